@@ -1,0 +1,196 @@
+# kvmshim: /dev/kvm-shaped CUSE devices for KVM features a host lacks.
+#
+#   make                  build everything
+#   make check            unit tests natively, end-to-end tests in the lab VM
+#   make demo             the daemon with a demo client (lab VM without /dev/cuse)
+#   make SANITIZE=address,undefined check
+#   make deps | install | uninstall | format | bench | clean
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+SANITIZE ?=
+
+comma := ,
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build/san-$(subst $(comma),-,$(SANITIZE))
+endif
+
+# Debian package for each pkg-config module we build against
+DEB_PKGS := libfuse3-dev libcap-dev libsystemd-dev check libseccomp-dev \
+	pkg-config
+# what the lab VM, the man page lint and the unit check need at test time
+DEB_TOOLS := qemu-system-x86 busybox-static cpio mandoc systemd fuse3
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+FUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null)
+CAP_LIBS := $(shell $(PKG_CONFIG) --libs libcap 2>/dev/null)
+SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
+
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -I. -Iuapi -D_GNU_SOURCE \
+	-DKVMSHIM_VERSION='"$(VERSION)"' -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS) -pthread
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+CORE_SRC := $(wildcard core/*.c)
+CUSE_SRC := $(filter-out cuse/main.c,$(wildcard cuse/*.c))
+UNIT_SRC := $(wildcard test/unit/*.c)
+E2E_LIB_SRC := $(wildcard test/e2e/lib/*.c)
+E2E_SRC := $(wildcard test/e2e/t_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+CUSE_OBJ := $(CUSE_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+E2E_LIB_OBJ := $(E2E_LIB_SRC:%.c=$(BUILD)/%.o)
+
+CORE_LIB := $(BUILD)/libkvmshim-core.a
+CUSE_LIB := $(BUILD)/libkvmshim-cuse.a
+DAEMON := $(BUILD)/kvmshimd
+UNIT := $(BUILD)/test/unit-tests
+E2E_BINS := $(E2E_SRC:test/e2e/%.c=$(BUILD)/test/e2e/%)
+BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+DEMO := $(BUILD)/test/kvmshim-demo
+
+PROGRAMS := $(DAEMON)
+TESTS := $(UNIT) $(E2E_BINS) $(DEMO)
+
+.PHONY: all check check-unit check-e2e check-native check-headers demo \
+	bench deps install uninstall format clean
+
+all: $(PROGRAMS) $(TESTS) $(BENCH_BINS)
+
+$(BUILD)/core/%.o: core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/cuse/%.o: cuse/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c $< -o $@
+
+# Every test/unit/check_NAME.c defines Suite *suite_NAME(void).
+UNIT_SUITES := $(patsubst test/unit/check_%.c,%,$(wildcard test/unit/check_*.c))
+$(BUILD)/test/unit/suites.h: Makefile $(wildcard test/unit/check_*.c)
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach s,$(UNIT_SUITES),'KS_SUITE($(s))') > $@.tmp
+	@mv $@.tmp $@
+
+$(BUILD)/test/unit/main.o: $(BUILD)/test/unit/suites.h
+
+$(BUILD)/test/unit/%.o: test/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/test/unit $(FUSE_CFLAGS) $(CHECK_CFLAGS) \
+		-c $< -o $@
+
+$(BUILD)/test/e2e/lib/%.o: test/e2e/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/test/e2e/%: test/e2e/%.c $(E2E_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(E2E_LIB_OBJ) -o $@ $(ALL_LDFLAGS)
+
+$(DEMO): test/demo/demo.c $(E2E_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(E2E_LIB_OBJ) -o $@ $(ALL_LDFLAGS)
+
+$(BUILD)/bench/%: bench/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(CORE_LIB) -o $@ $(ALL_LDFLAGS) -lm
+
+$(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(CUSE_LIB): $(CUSE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(DAEMON): $(BUILD)/cuse/main.o $(CUSE_LIB) $(CORE_LIB)
+	$(CC) $^ -o $@ $(ALL_LDFLAGS) $(FUSE_LIBS) $(CAP_LIBS) $(SYSTEMD_LIBS)
+
+$(UNIT): $(UNIT_OBJ) $(CUSE_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(ALL_LDFLAGS) $(CHECK_LIBS) $(FUSE_LIBS) $(CAP_LIBS) \
+		$(SYSTEMD_LIBS)
+
+# The core must stay free of libfuse.
+check-headers:
+	@! grep -ln 'fuse' core/*.c core/*.h || \
+		{ echo 'core/ must not use libfuse'; exit 1; }
+	@for h in uapi/kvmshim/*.h; do \
+		echo "#include \"$${h#uapi/}\"" | \
+		$(CC) -std=c99 -Wall -Wextra -Werror -Iuapi -x c -fsyntax-only - \
+		|| exit 1; done
+
+check-unit: $(UNIT) check-headers
+	$(UNIT)
+
+check-e2e: $(PROGRAMS) $(E2E_BINS)
+	test/labvm/run.sh --build $(BUILD) e2e
+
+check-native: $(PROGRAMS) $(E2E_BINS)
+	test/e2e/run-all.sh $(BUILD)
+
+check: check-unit check-e2e
+
+demo: $(PROGRAMS) $(DEMO)
+	@if [ -c /dev/cuse ] && [ "$$(id -u)" = 0 ]; then \
+		test/demo/run-demo.sh $(BUILD); \
+	else \
+		test/labvm/run.sh --build $(BUILD) demo; \
+	fi
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+deps:
+	@missing=""; for p in $(DEB_PKGS) $(DEB_TOOLS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get install -y --no-install-recommends $$missing; \
+	else echo "all dependencies are installed"; fi
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/include/kvmshim
+	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/kvmshimd
+	install -m 644 uapi/kvmshim/kvm.h uapi/kvmshim/kvmshim.h \
+		$(DESTDIR)$(PREFIX)/include/kvmshim/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/kvmshimd
+	rm -f $(DESTDIR)$(PREFIX)/include/kvmshim/kvm.h \
+		$(DESTDIR)$(PREFIX)/include/kvmshim/kvmshim.h
+	-rmdir $(DESTDIR)$(PREFIX)/include/kvmshim
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Guest memory layout from KVM_SET_USER_MEMORY_REGION (generic.md §4.3).
+ * Only the layout is kept; guest RAM is never touched.
+ */
+#ifndef KVMSHIM_CORE_MEMSLOT_H
+#define KVMSHIM_CORE_MEMSLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ks_vm;
+struct ks_uctx;
+
+struct ks_memslot {
+	uint32_t id; /* slot & 0xffff */
+	uint32_t flags;
+	uint64_t gpa; /* guest_phys_addr */
+	uint64_t size; /* memory_size in bytes, never 0 */
+	uint64_t uaddr; /* userspace_addr */
+	void *arch; /* per-architecture data (s390: CMMA dirty bitmap) */
+};
+
+/* Slots sorted by gpa; they never overlap. */
+struct ks_memslots {
+	struct ks_memslot *v;
+	size_t n;
+	size_t cap;
+};
+
+/* The slot containing guest physical address gpa, or NULL. */
+const struct ks_memslot *ks_memslot_by_gpa(const struct ks_memslots *s,
+					   uint64_t gpa);
+
+void ks_memslots_free(struct ks_vm *vm);
+
+long ks_ioctl_set_user_memory_region(struct ks_vm *vm, uint64_t arg,
+				     struct ks_uctx *u);
+
+#endif /* KVMSHIM_CORE_MEMSLOT_H */

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* kvmshim's private ioctls (uapi/kvmshim/kvmshim.h). */
+#include <errno.h>
+#include <linux/ioctl.h>
+#include <string.h>
+
+#include "kvmshim/kvmshim.h"
+
+#include "cmma.h"
+#include "hpt.h"
+#include "internal.h"
+
+static long priv_whoami(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
+{
+	struct kvmshim_whoami w;
+	int ret;
+
+	ret = ks_want_to_user(u, arg, sizeof(w));
+	if (!ret)
+		ret = ks_uctx_ready(u);
+	if (ret)
+		return ret;
+	memset(&w, 0, sizeof(w));
+	w.kind = h->kind == KS_HANDLE_VM   ? KVMSHIM_KIND_VM :
+		 h->kind == KS_HANDLE_HTAB ? KVMSHIM_KIND_HTAB :
+					     KVMSHIM_KIND_SYSTEM;
+	w.arch = h->eng->cfg.profile.arch == KS_ARCH_PPC ? KVMSHIM_ARCH_PPC :
+							   KVMSHIM_ARCH_S390;
+	w.oflags = (__u32)h->oflags;
+	if (h->vm) {
+		w.vm_id = h->vm->id;
+		w.creator_tgid = h->vm->creator_tgid;
+	}
+	return ks_copy_to_user(u, arg, &w, sizeof(w));
+}
+
+static long priv_set_vcpus(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u)
+{
+	struct kvmshim_vcpus v;
+	long ret;
+
+	ret = ks_copy_from_user(u, &v, arg, sizeof(v));
+	if (!ret)
+		ret = ks_uctx_ready(u);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&vm->lock);
+	if (v.created < vm->vcpus_created || v.running > v.created)
+		ret = -EINVAL;
+	else {
+		vm->vcpus_created = v.created;
+		vm->vcpus_running = v.running;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+static long priv_get_vcpus(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u)
+{
+	struct kvmshim_vcpus v;
+	long ret;
+
+	ret = ks_want_to_user(u, arg, sizeof(v));
+	if (!ret)
+		ret = ks_uctx_ready(u);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&vm->lock);
+	v.created = vm->vcpus_created;
+	v.running = vm->vcpus_running;
+	pthread_mutex_unlock(&vm->lock);
+	return ks_copy_to_user(u, arg, &v, sizeof(v));
+}
+
+long ks_priv_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
+		   struct ks_uctx *u)
+{
+	unsigned int nr = _IOC_NR(cmd);
+
+	if (cmd == KVMSHIM_WHOAMI)
+		return priv_whoami(h, arg, u);
+	if (h->kind != KS_HANDLE_VM)
+		return -ENOTTY;
+	switch (cmd) {
+	case KVMSHIM_SET_VCPUS:
+		return priv_set_vcpus(h->vm, arg, u);
+	case KVMSHIM_GET_VCPUS:
+		return priv_get_vcpus(h->vm, arg, u);
+	}
+	if (nr >= 0x10 && nr < 0x30 && h->eng->cfg.profile.arch == KS_ARCH_PPC)
+		return ks_ppc_sim_ioctl(h->vm, cmd, arg, u);
+	if (nr >= 0x30 && nr < 0x40 && h->eng->cfg.profile.arch == KS_ARCH_S390)
+		return ks_s390_sim_ioctl(h->vm, cmd, arg, u);
+	return -ENOTTY;
+}

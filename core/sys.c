@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* System-fd ioctls (spec: generic.md §2, §3). */
+#include <errno.h>
+
+#include "internal.h"
+
+/* KVM_CREATE_VM type rules of the profile's architecture (D7: no EMFILE). */
+static int sys_check_vm_type(const struct ks_profile *p, uint64_t type)
+{
+	if (p->arch == KS_ARCH_PPC) {
+		/* HV only: no PR backend is loaded */
+		if (type == 0 || type == KS_VM_PPC_HV)
+			return 0;
+		return -EINVAL;
+	}
+	/* s390x: a kernel built without UCONTROL support */
+	return type == 0 ? 0 : -EINVAL;
+}
+
+long ks_sys_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
+		  struct ks_uctx *u)
+{
+	const struct ks_profile *p = &h->eng->cfg.profile;
+	int ret;
+
+	(void)u;
+	switch (ks_ioctl_decode(p, cmd)) {
+	case KS_IOCTL_GET_API_VERSION:
+		return arg ? -EINVAL : KS_API_VERSION;
+	case KS_IOCTL_CHECK_EXTENSION:
+		return ks_profile_cap(p, arg);
+	case KS_IOCTL_GET_VCPU_MMAP_SIZE:
+		return arg ? -EINVAL : (long)p->vcpu_mmap_size;
+	case KS_IOCTL_S390_ENABLE_SIE:
+		if (p->arch != KS_ARCH_S390)
+			break;
+		return 0;
+	case KS_IOCTL_CREATE_VM:
+		ret = sys_check_vm_type(p, arg);
+		if (ret)
+			return ret;
+		return ks_no_launcher(h->eng, "KVM_CREATE_VM");
+	}
+	/* Q18: anything else on the system fd, VM ioctls included */
+	return -EINVAL;
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The daemon's life cycle through a real CUSE kernel: the nodes appear,
+ * answer the generic ioctls, refuse duplicates and bad names, and go away
+ * on SIGTERM.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kvmshim/kvm.h"
+#include "lib/e2e.h"
+
+/* Runs kvmshimd with args and returns its exit status. */
+static int run_daemon(const char *a1, const char *a2, const char *a3,
+		      const char *a4)
+{
+	const char *argv[] = { e2e_daemon_path(), a1, a2, a3, a4, NULL };
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execvp(argv[0], (char **)argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(void)
+{
+	struct e2e_daemon d;
+	int sys, vm;
+
+	e2e_daemon_start(&d, "kvmshim-basic", NULL);
+	e2e_ok(e2e_wait_path("/dev/kvmshim-basic", true, 0),
+	       "system node exists");
+	e2e_ok(e2e_wait_path("/dev/kvmshim-basic-vm", true, 0),
+	       "VM node exists");
+
+	sys = e2e_open(d.sys_path, O_RDWR);
+	e2e_is(e2e_ioctl(sys, KS_GET_API_VERSION, 0), 12,
+	       "KVM_GET_API_VERSION is 12");
+	e2e_is(e2e_ioctl(sys, KS_GET_API_VERSION, 1), -EINVAL,
+	       "KVM_GET_API_VERSION with an argument is EINVAL");
+	e2e_is(e2e_ioctl(sys, 0xAE99, 0), -EINVAL,
+	       "unknown ioctl on the system fd is EINVAL");
+	e2e_is(e2e_ioctl(sys, KS_CHECK_EXTENSION, KS_CAP_PPC_HTAB_FD), 1,
+	       "power8 reports KVM_CAP_PPC_HTAB_FD");
+
+	vm = e2e_open(d.vm_path, O_RDWR);
+	e2e_is(e2e_ioctl(vm, 0xAE99, 0), -ENOTTY,
+	       "unknown ioctl on a VM fd is ENOTTY");
+	e2e_is(e2e_ioctl(vm, 0x12345678, 0), -ENOTTY,
+	       "foreign ioctl on a VM fd is ENOTTY");
+	e2e_is(e2e_ioctl(vm, KS_CHECK_EXTENSION, KS_CAP_SPAPR_RESIZE_HPT), 1,
+	       "CHECK_EXTENSION works on the VM fd");
+	close(vm);
+
+	e2e_is(run_daemon("--foreground", "--name", "kvmshim-basic", NULL), 73,
+	       "a second daemon with the same name refuses to start");
+	e2e_is(run_daemon("--foreground", "--name", "bad name", NULL), 64,
+	       "a name with a space is refused");
+	e2e_is(run_daemon("--foreground", "--name", "../x", NULL), 64,
+	       "a name with .. is refused");
+	e2e_is(run_daemon("--foreground", "--name", "x", "--profile"), 64,
+	       "a missing option argument is refused");
+	e2e_is(e2e_ioctl(sys, KS_GET_API_VERSION, 0), 12,
+	       "the first daemon still answers");
+	close(sys);
+
+	e2e_is(e2e_daemon_stop(&d), 0, "SIGTERM: exit status 0");
+	e2e_ok(e2e_wait_path("/dev/kvmshim-basic", false, 3000),
+	       "system node removed");
+	e2e_ok(e2e_wait_path("/dev/kvmshim-basic-vm", false, 3000),
+	       "VM node removed");
+	return e2e_done();
+}
