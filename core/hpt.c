@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "hpt.h"
+#include "status.h"
 
 int ks_hpt_vm_init(struct ks_vm *vm)
 {
@@ -41,4 +42,9 @@ long ks_ppc_sim_ioctl(struct ks_vm *vm, uint32_t cmd, uint64_t arg,
 {
 	(void)vm, (void)cmd, (void)arg, (void)u;
 	return -ENOTTY;
+}
+
+void ks_hpt_status(struct ks_vm *vm, struct ks_vm_status *st)
+{
+	(void)vm, (void)st;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "htab.h"
+#include "status.h"
 
 long ks_ioctl_ppc_get_htab_fd(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u)
 {
@@ -29,4 +30,9 @@ ssize_t ks_htab_write(struct ks_handle *h, const void *buf, size_t size,
 void ks_htab_release(struct ks_handle *h)
 {
 	(void)h;
+}
+
+void ks_htab_status(struct ks_vm *vm, struct ks_vm_status *st)
+{
+	(void)vm, (void)st;
 }

@@ -52,4 +52,67 @@ struct kvmshim_vcpus {
 #define KVMSHIM_SET_VCPUS _IOW(KVMSHIM_IO, 0x01, struct kvmshim_vcpus)
 #define KVMSHIM_GET_VCPUS _IOR(KVMSHIM_IO, 0x02, struct kvmshim_vcpus)
 
+/*
+ * Handles for what Linux returns as a new file descriptor (0x40-0x4f).
+ *
+ * KVMSHIM_FD_REQUEST on the handle the KVM ioctl would be issued on (the
+ * system handle for KVM_CREATE_VM, a VM handle for KVM_PPC_GET_HTAB_FD and
+ * KVM_ALLOCATE_RMA) runs that ioctl's checks in Linux's order and returns
+ * its errno, or 0 and a single-use token.  A VM or HTAB token is turned
+ * into a descriptor with KVMSHIM_BIND on a fresh open of the system node
+ * (O_RDWR for a VM, O_RDONLY for an HTAB read stream, O_WRONLY for a write
+ * stream); an RMA token is claimed over the control socket, which passes
+ * the memfd with SCM_RIGHTS.  Unused tokens expire after
+ * KVMSHIM_TOKEN_TTL_MS and release what they hold.
+ */
+#define KVMSHIM_TOKEN_TTL_MS 10000
+
+/* the requester already did Linux's VM-creator check (kvmshim-run) */
+#define KVMSHIM_FD_SUPERVISED (1U << 0)
+
+struct kvmshim_fd_request {
+	__u32 cmd; /* the KVM ioctl number, in an encoding the profile accepts */
+	__u32 flags;
+	__u64 arg; /* KVM_CREATE_VM: the machine type */
+	__u8 data[32]; /* KVM_PPC_GET_HTAB_FD: struct kvm_get_htab_fd */
+	__u64 token; /* out */
+	__u64 rma_size; /* out: KVM_ALLOCATE_RMA */
+};
+
+#define KVMSHIM_FD_REQUEST _IOWR(KVMSHIM_IO, 0x40, struct kvmshim_fd_request)
+#define KVMSHIM_BIND _IOW(KVMSHIM_IO, 0x41, __u64)
+
+/* What a claimed descriptor is. */
+struct kvmshim_fd_info {
+	__u32 kind; /* KVMSHIM_FD_KIND_* */
+	__u32 flags; /* KVMSHIM_FD_CLOEXEC: install close-on-exec */
+	__u64 size; /* RMA: rma_size */
+	__u64 vm_id;
+};
+
+#define KVMSHIM_FD_KIND_RMA 3
+#define KVMSHIM_FD_CLOEXEC (1U << 0)
+
+/*
+ * The control socket (AF_UNIX, SOCK_SEQPACKET, one request and one reply
+ * per message), /run/kvmshim/NAME.sock unless configured otherwise.  Its
+ * mode and group are those of the nodes.
+ */
+#define KVMSHIM_CTL_STATUS 1 /* reply payload: status text */
+#define KVMSHIM_CTL_CLAIM 2 /* reply carries the fd (SCM_RIGHTS) */
+
+struct kvmshim_ctl_request {
+	__u32 op;
+	__u32 flags;
+	__u64 token; /* CLAIM */
+	__s32 owner_tgid; /* CLAIM: process that will hold the fd; 0: peer */
+	__u32 pad;
+};
+
+struct kvmshim_ctl_reply {
+	__s32 error; /* 0 or a negative errno */
+	__u32 len; /* payload bytes following this header */
+	struct kvmshim_fd_info info; /* CLAIM */
+};
+
 #endif /* KVMSHIM_UAPI_KVMSHIM_H */
