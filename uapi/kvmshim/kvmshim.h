@@ -53,6 +53,161 @@ struct kvmshim_vcpus {
 #define KVMSHIM_GET_VCPUS _IOR(KVMSHIM_IO, 0x02, struct kvmshim_vcpus)
 
 /*
+ * powerpc guest simulation (0x10-0x2f), on a VM handle of a ppc profile.
+ * They stand in for the guest's hcalls, the hardware's reference/change
+ * bits, the first vCPU run and the resize worker's timing (spec: hpt.md).
+ * Every one works whether or not the MMU is ready or vCPUs run.  With no
+ * HPT, every index is out of range (EINVAL).
+ *
+ * Errnos of the hcall equivalents: H_PARAMETER -> EINVAL, H_PTEG_FULL ->
+ * ENOSPC, H_NOT_FOUND -> ENOENT.  ENOMEM: the model could not back the
+ * entry's storage within the daemon's memory budget; nothing changed.
+ */
+
+/* An HPTE operation: the guest's H_ENTER, H_REMOVE, H_PROTECT. */
+struct kvmshim_ppc_hpte {
+	__u64 flags; /* KVMSHIM_PPC_H_* */
+	/*
+	 * PTE index, PTEG * 8 + slot.  H_ENTER without H_EXACT uses the first
+	 * free slot of the PTEG and writes the index it used back here.
+	 */
+	__u64 index;
+	/*
+	 * H_ENTER: the V word (BOLTED = 0x10 bolts it; HVLOCK, ABSENT and
+	 * VALID are ignored).  H_REMOVE, H_PROTECT: the AVPN to compare with
+	 * H_AVPN or H_ANDCOND.  H_REMOVE writes the removed V word back.
+	 */
+	__u64 v;
+	/*
+	 * H_ENTER: the R word (bit 62 is ignored).  H_PROTECT: the new
+	 * protection, in R-word positions: PP0 (bit 63), KEY_HI (60-61),
+	 * KEY_LO (9-11), N (2), PP (0-1); other bits are EINVAL.  H_REMOVE
+	 * and H_PROTECT write the entry's (old / new) guest R word back.
+	 */
+	__u64 r;
+};
+
+/* H_ENTER: use exactly .index; ENOSPC if that slot is occupied */
+#define KVMSHIM_PPC_H_EXACT (1ULL << 0)
+/* H_REMOVE, H_PROTECT: ENOENT unless (V & ~0x7f) == .v */
+#define KVMSHIM_PPC_H_AVPN (1ULL << 1)
+/* H_REMOVE: ENOENT if (V & .v) != 0 */
+#define KVMSHIM_PPC_H_ANDCOND (1ULL << 2)
+
+#define KVMSHIM_PPC_H_ENTER _IOWR(KVMSHIM_IO, 0x10, struct kvmshim_ppc_hpte)
+#define KVMSHIM_PPC_H_REMOVE _IOWR(KVMSHIM_IO, 0x11, struct kvmshim_ppc_hpte)
+#define KVMSHIM_PPC_H_PROTECT _IOWR(KVMSHIM_IO, 0x12, struct kvmshim_ppc_hpte)
+
+/*
+ * Hardware reference (R, 0x100) and change (C, 0x80) bits set in a present
+ * entry.  Bits not yet in the entry's guest R word stay pending until an
+ * HTAB read harvests them.  EINVAL: index out of range or other bits;
+ * ENOENT: the entry is empty.
+ */
+struct kvmshim_ppc_rc {
+	__u64 index;
+	__u64 bits;
+};
+
+#define KVMSHIM_PPC_SET_RC _IOW(KVMSHIM_IO, 0x13, struct kvmshim_ppc_rc)
+
+/*
+ * One entry as the model holds it.  READ_ENTRY fills flags, v, r and rc
+ * for .index (EINVAL if out of range).  INSERT_RAW stores .v (VALID set,
+ * HVLOCK and ABSENT cleared) and .r (bit 62 cleared) at .index without any
+ * check, replacing what is there; it is marked modified if a read fd is
+ * open or .flags has KVMSHIM_PPC_ENTRY_MODIFIED.  It reaches states no
+ * hcall can, such as an undecodable page size (a later COMMIT fails with
+ * EIO) or an entry away from its hash position.
+ */
+struct kvmshim_ppc_entry {
+	__u64 index;
+	__u32 flags; /* KVMSHIM_PPC_ENTRY_* */
+	__u32 pad;
+	__u64 v; /* V word; VALID set iff present */
+	__u64 r; /* guest view of R, bit 62 clear */
+	__u64 rc; /* hardware R/C bits not yet harvested */
+};
+
+#define KVMSHIM_PPC_ENTRY_PRESENT (1U << 0)
+#define KVMSHIM_PPC_ENTRY_MODIFIED (1U << 1)
+
+#define KVMSHIM_PPC_READ_ENTRY                                                 \
+	_IOWR(KVMSHIM_IO, 0x14, struct kvmshim_ppc_entry)
+#define KVMSHIM_PPC_INSERT_RAW _IOW(KVMSHIM_IO, 0x15, struct kvmshim_ppc_entry)
+
+/*
+ * The first vCPU run (hpt.md §7): with no HPT, allocate one of order 24,
+ * then 23 ... 18 while allocation fails (ENOMEM if all fail); then require
+ * a memslot at guest address 0 (EINVAL; the HPT stays); then set MMU
+ * ready.  0 at once if the MMU is ready.  Creates no VRMA entries.
+ */
+#define KVMSHIM_PPC_RUN _IO(KVMSHIM_IO, 0x16)
+
+/*
+ * Set (1) or clear (0) MMU ready directly, as a VRMA HPTE written through
+ * an HTAB fd would.  EINVAL: another value, or 1 with no HPT.
+ */
+#define KVMSHIM_PPC_SET_MMU_READY _IOW(KVMSHIM_IO, 0x17, __u32)
+
+/*
+ * When the resize worker allocates a request that RESIZE_HPT_PREPARE
+ * starts from now on: at once (default), after delay_ms, or when
+ * KVMSHIM_PPC_RESIZE_RELEASE is issued.  A cancelled or replaced request
+ * stops waiting at once and is discarded.
+ */
+struct kvmshim_ppc_resize_worker {
+	__u32 mode; /* KVMSHIM_PPC_WORKER_* */
+	__u32 delay_ms; /* KVMSHIM_PPC_WORKER_DELAY: at most 600000 */
+};
+
+#define KVMSHIM_PPC_WORKER_NOW 0
+#define KVMSHIM_PPC_WORKER_DELAY 1
+#define KVMSHIM_PPC_WORKER_HOLD 2
+
+#define KVMSHIM_PPC_RESIZE_WORKER                                              \
+	_IOW(KVMSHIM_IO, 0x18, struct kvmshim_ppc_resize_worker)
+/* Lets held requests go; returns 1 if the pending request was held. */
+#define KVMSHIM_PPC_RESIZE_RELEASE _IO(KVMSHIM_IO, 0x19)
+
+/*
+ * Makes the next `count` HPT allocations of the selected kinds fail with
+ * ENOMEM (count 0 clears).  HTAB: KVM_PPC_ALLOCATE_HTAB and
+ * KVMSHIM_PPC_RUN; RESIZE: the resize worker.
+ */
+struct kvmshim_ppc_fail_alloc {
+	__u32 which; /* KVMSHIM_PPC_FAIL_* */
+	__u32 count;
+};
+
+#define KVMSHIM_PPC_FAIL_HTAB (1U << 0)
+#define KVMSHIM_PPC_FAIL_RESIZE (1U << 1)
+
+#define KVMSHIM_PPC_FAIL_ALLOC                                                 \
+	_IOW(KVMSHIM_IO, 0x1a, struct kvmshim_ppc_fail_alloc)
+
+/* The VM's HPT state. */
+struct kvmshim_ppc_info {
+	__u32 order; /* 0: no HPT */
+	__u32 mmu_ready;
+	__u64 npte;
+	__u64 valid; /* present entries */
+	__u64 dirty; /* entries modified or with unharvested R/C bits */
+	__u64 mem_bytes; /* model memory held by the current and prepared table */
+	__u32 readers; /* open HTAB read fds */
+	__u32 resize_order; /* 0: no resize pending */
+	__u32 resize_state; /* KVMSHIM_PPC_RESIZE_* */
+	__s32 resize_errno; /* FAILED: the positive errno */
+};
+
+#define KVMSHIM_PPC_RESIZE_NONE 0
+#define KVMSHIM_PPC_RESIZE_ALLOCATING 1
+#define KVMSHIM_PPC_RESIZE_READY 2
+#define KVMSHIM_PPC_RESIZE_FAILED 3
+
+#define KVMSHIM_PPC_INFO _IOR(KVMSHIM_IO, 0x1b, struct kvmshim_ppc_info)
+
+/*
  * Handles for what Linux returns as a new file descriptor (0x40-0x4f).
  *
  * KVMSHIM_FD_REQUEST on the handle the KVM ioctl would be issued on (the
