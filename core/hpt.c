@@ -215,6 +215,7 @@ static void *resize_worker(void *arg)
 	struct ks_vm *vm = arg;
 	struct ks_hpt_state *st = state(vm);
 
+	pthread_setname_np(pthread_self(), "kvmshim-resize");
 	pthread_mutex_lock(&vm->lock);
 	for (;;) {
 		struct ks_hpt_resize *rz = st->resize;
