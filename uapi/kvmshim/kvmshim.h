@@ -132,8 +132,7 @@ struct kvmshim_ppc_entry {
 #define KVMSHIM_PPC_ENTRY_PRESENT (1U << 0)
 #define KVMSHIM_PPC_ENTRY_MODIFIED (1U << 1)
 
-#define KVMSHIM_PPC_READ_ENTRY                                                 \
-	_IOWR(KVMSHIM_IO, 0x14, struct kvmshim_ppc_entry)
+#define KVMSHIM_PPC_READ_ENTRY _IOWR(KVMSHIM_IO, 0x14, struct kvmshim_ppc_entry)
 #define KVMSHIM_PPC_INSERT_RAW _IOW(KVMSHIM_IO, 0x15, struct kvmshim_ppc_entry)
 
 /*
