@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/rma.h"
 #include "core/status.h"
 #include "core/token.h"
 #include "kvmshim/kvmshim.h"
@@ -431,10 +432,32 @@ END_TEST
 
 START_TEST(test_reap_reports_next_deadline)
 {
-	struct ks_tokens *t = ks_tokens_new();
+	struct ks_engine *eng = unit_engine("power8");
+	struct ks_handle *sys = unit_open(eng, 0, UNIT_TGID);
+	struct ks_tokens *t = ks_engine_tokens(eng);
+	int64_t now = ks_now_ms();
+	int next;
 
-	ck_assert_int_eq(ks_tokens_reap(t, ks_now_ms()), -1);
-	ks_tokens_free(t);
+	ck_assert_int_eq(ks_tokens_reap(t, now), -1);
+	ks_tokens_set_ttl_ms(eng, 30000);
+	create_vm_token(sys, UNIT_TGID, 0);
+	ks_tokens_set_ttl_ms(eng, 20000);
+	create_vm_token(sys, UNIT_TGID, 0);
+	/* the nearest deadline, nothing reaped yet */
+	next = ks_tokens_reap(t, now);
+	ck_assert_int_gt(next, 19000);
+	ck_assert_int_le(next, 20000 + (int)(ks_now_ms() - now));
+	ck_assert_int_eq(ks_tokens_pending(eng), 2);
+	/* 25 s later one has expired, and its VM with it */
+	next = ks_tokens_reap(t, now + 25000);
+	ck_assert_int_gt(next, 4000);
+	ck_assert_int_le(next, 5000 + (int)(ks_now_ms() - now));
+	ck_assert_int_eq(ks_tokens_pending(eng), 1);
+	ck_assert_int_eq(live_vms(eng), 1);
+	ck_assert_int_eq(ks_tokens_reap(t, now + 31000), -1);
+	ck_assert_int_eq(live_vms(eng), 0);
+	ks_release(sys);
+	ks_engine_free(eng);
 }
 END_TEST
 
