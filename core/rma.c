@@ -257,12 +257,16 @@ static int monitor_start_locked(struct ks_rma_pool *pool)
 		pool->epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (pool->epfd < 0)
 			return -errno;
-		pool->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (pool->evfd < 0)
+	}
+	if (pool->evfd < 0) {
+		ret = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (ret < 0)
 			return -errno;
-		ret = epoll_add(pool->epfd, pool->evfd, RMA_TAG_EVENT);
-		if (ret)
-			return ret;
+		if (epoll_add(pool->epfd, ret, RMA_TAG_EVENT)) {
+			close(ret);
+			return -EMFILE;
+		}
+		pool->evfd = ret;
 	}
 	if (pool->count && pool->inofd < 0) {
 		pool->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
