@@ -247,7 +247,7 @@ static int epoll_add(int epfd, int fd, uint64_t tag)
 static int monitor_start_locked(struct ks_rma_pool *pool)
 {
 	sigset_t all, old;
-	int ret;
+	int fd, ret;
 
 	if (pool->running)
 		return 0;
@@ -259,14 +259,15 @@ static int monitor_start_locked(struct ks_rma_pool *pool)
 			return -errno;
 	}
 	if (pool->evfd < 0) {
-		ret = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (ret < 0)
+		fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (fd < 0)
 			return -errno;
-		if (epoll_add(pool->epfd, ret, RMA_TAG_EVENT)) {
-			close(ret);
-			return -EMFILE;
+		ret = epoll_add(pool->epfd, fd, RMA_TAG_EVENT);
+		if (ret) {
+			close(fd);
+			return ret;
 		}
-		pool->evfd = ret;
+		pool->evfd = fd;
 	}
 	if (pool->count && pool->inofd < 0) {
 		pool->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
