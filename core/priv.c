@@ -9,6 +9,7 @@
 #include "cmma.h"
 #include "hpt.h"
 #include "internal.h"
+#include "token.h"
 
 static long priv_whoami(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 {
@@ -79,6 +80,9 @@ long ks_priv_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 
 	if (cmd == KVMSHIM_WHOAMI)
 		return priv_whoami(h, arg, u);
+	/* fd tokens work on system and VM handles */
+	if (nr >= 0x40 && nr < 0x50)
+		return ks_token_ioctl(h, cmd, arg, u);
 	if (h->kind != KS_HANDLE_VM)
 		return -ENOTTY;
 	switch (cmd) {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* System-fd ioctls (spec: generic.md §2, §3). */
 #include <errno.h>
+#include <fcntl.h>
 
 #include "internal.h"
+#include "token.h"
 
 /* KVM_CREATE_VM type rules of the profile's architecture (D7: no EMFILE). */
 static int sys_check_vm_type(const struct ks_profile *p, uint64_t type)
@@ -15,6 +17,40 @@ static int sys_check_vm_type(const struct ks_profile *p, uint64_t type)
 	}
 	/* s390x: a kernel built without UCONTROL support */
 	return type == 0 ? 0 : -EINVAL;
+}
+
+/* A VM token holds the new VM's only reference until BIND. */
+static void vm_token_bind(void *obj, struct ks_handle *h)
+{
+	h->vm = obj;
+	h->kind = KS_HANDLE_VM;
+}
+
+static void vm_token_cancel(void *obj)
+{
+	ks_vm_put(obj);
+}
+
+static const struct ks_token_kind vm_token_kind = {
+	.name = "VM",
+	.fd_kind = KVMSHIM_FD_KIND_VM,
+	.bind = vm_token_bind,
+	.cancel = vm_token_cancel,
+};
+
+int ks_sys_fd_create_vm(struct ks_fd_req *r)
+{
+	struct ks_vm *vm;
+	int ret;
+
+	ret = sys_check_vm_type(&r->eng->cfg.profile, r->arg);
+	if (ret)
+		return ret;
+	ret = ks_vm_create(r->eng, r->arg, r->owner, &vm);
+	if (ret)
+		return ret;
+	/* Linux's VM fd is O_RDWR */
+	return ks_token_issue(r, &vm_token_kind, vm, O_RDWR);
 }
 
 long ks_sys_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
