@@ -35,6 +35,13 @@ struct ks_cmma_state {
 	bool migration_mode;
 	uint64_t dirty_count;
 	struct ks_pgstates pg;
+	/*
+	 * GET's value buffer, kept between calls: a migration issues
+	 * millions of them, and a fresh 512 KiB allocation each time costs
+	 * more than the scan.
+	 */
+	uint8_t *scratch;
+	size_t scratch_size;
 };
 
 int ks_cmma_vm_init(struct ks_vm *vm)
@@ -60,6 +67,9 @@ void ks_cmma_vm_destroy(struct ks_vm *vm)
 	if (!st)
 		return;
 	ks_pg_free(vm->eng, &st->pg);
+	if (st->scratch_size)
+		ks_mem_uncharge(vm->eng, st->scratch_size);
+	free(st->scratch);
 	free(st);
 	ks_mem_uncharge(vm->eng, sizeof(*st));
 	vm->cmma = NULL;
@@ -271,25 +281,29 @@ static int scan_dirty(struct ks_vm *vm, struct ks_s390_cmma_log *log,
 	return count ? 0 : -ENOMEM;
 }
 
-/* PEEK (cmma.md §6.1): states from start_gfn up to a hole or B values. */
+/*
+ * PEEK (cmma.md §6.1): states from start_gfn, which is in slot si, up to a
+ * hole or B values.
+ */
 static void scan_peek(struct ks_vm *vm, struct ks_s390_cmma_log *log,
-		      uint8_t *buf, uint64_t B)
+		      uint8_t *buf, uint64_t B, size_t si)
 {
 	const struct ks_memslots *s = &vm->slots;
-	size_t si;
-	uint64_t n = frames_in_memory(s, log->start_gfn, B, &si), done = 0;
+	uint64_t gfn = log->start_gfn, done = 0;
 
-	while (done < n) {
-		const struct ks_memslot *m = &s->v[si++];
-		uint64_t gfn = log->start_gfn + done;
+	for (;;) {
+		const struct ks_memslot *m = &s->v[si];
 		uint64_t span = ks_memslot_end(m, GFN_SHIFT) - gfn;
 
-		if (span > n - done)
-			span = n - done;
+		if (span > B - done)
+			span = B - done;
 		ks_pg_read(&vm->cmma->pg, slot_hpn(m, gfn), span, buf + done);
 		done += span;
+		gfn += span;
+		if (done == B || ++si == s->n || slot_base(&s->v[si]) != gfn)
+			break;
 	}
-	log->count = (uint32_t)n;
+	log->count = (uint32_t)done;
 }
 
 /* The largest number of values one GET can return through u (D1). */
@@ -301,6 +315,31 @@ static uint64_t get_limit(const struct ks_uctx *u, uint32_t count)
 			       0;
 
 	return B < cap ? B : cap;
+}
+
+/* A buffer for B values (row 7: -ENOMEM if there is none). */
+static uint8_t *get_buffer(struct ks_vm *vm, uint64_t B, uint8_t *stack_buf)
+{
+	struct ks_cmma_state *st = vm->cmma;
+	size_t size = st->scratch_size ? st->scratch_size : 4096;
+	uint8_t *p;
+
+	if (B <= CMMA_STACK_VALUES)
+		return stack_buf;
+	if (B <= st->scratch_size)
+		return st->scratch;
+	while (size < B)
+		size *= 2;
+	if (ks_mem_charge(vm->eng, size - st->scratch_size))
+		return NULL;
+	p = realloc(st->scratch, size);
+	if (!p) {
+		ks_mem_uncharge(vm->eng, size - st->scratch_size);
+		return NULL;
+	}
+	st->scratch = p;
+	st->scratch_size = size;
+	return p;
 }
 
 /* Rows 5 and 6: the cases that answer an all-zero struct. */
@@ -323,7 +362,8 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 {
 	struct ks_cmma_state *st = vm->cmma;
 	struct ks_s390_cmma_log log;
-	uint8_t *buf = stack_buf;
+	uint8_t *buf;
+	size_t si = 0;
 	bool peek;
 	uint64_t B;
 	long ret;
@@ -341,14 +381,13 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	B = get_limit(u, log.count);
 	if (!B || !st->uses_cmm || (!peek && !st->dirty_count))
 		return get_all_zero(arg, u);
-	if (B > CMMA_STACK_VALUES) {
-		buf = malloc(B);
-		if (!buf)
-			return -ENOMEM;
-	}
-	if (peek && slot_of(&vm->slots, log.start_gfn) == vm->slots.n) {
-		ret = -EFAULT;
-		goto out;
+	buf = get_buffer(vm, B, stack_buf);
+	if (!buf)
+		return -ENOMEM;
+	if (peek) {
+		si = slot_of(&vm->slots, log.start_gfn);
+		if (si == vm->slots.n)
+			return -EFAULT;
 	}
 	ret = ks_want_to_user(u, arg, sizeof(log));
 	if (!ret)
@@ -356,10 +395,10 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	if (!ret)
 		ret = ks_uctx_ready(u);
 	if (ret)
-		goto out;
+		return ret;
 
 	if (peek) {
-		scan_peek(vm, &log, buf, B);
+		scan_peek(vm, &log, buf, B, si);
 	} else if (!vm->slots.n) {
 		/* M5: Linux copies uninitialised memory here */
 		memset(buf, 0, B);
@@ -367,7 +406,7 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	} else {
 		ret = scan_dirty(vm, &log, buf, B);
 		if (ret)
-			goto out;
+			return ret;
 	}
 	log.remaining = st->migration_mode ? st->dirty_count : 0;
 	/* D8: the struct goes first, so it is written even if values fault */
@@ -375,9 +414,6 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	if (!ret)
 		ret = ks_copy_to_user(u, log.values, buf,
 				      vm->slots.n || peek ? log.count : B);
-out:
-	if (buf != stack_buf)
-		free(buf);
 	return ret;
 }
 

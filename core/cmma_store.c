@@ -242,6 +242,15 @@ static uint64_t *chunk_split(struct ks_engine *eng, struct ks_bitmap *bm,
 	return p;
 }
 
+/* Set bits of a word; without -mpopcnt the builtin is a library call. */
+static unsigned int popcount64(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (unsigned int)((x * 0x0101010101010101ULL) >> 56);
+}
+
 /* Clears [off, off + n) of private chunk p; the number that were set. */
 static uint64_t words_clear(uint64_t *p, uint64_t off, uint64_t n)
 {
@@ -255,7 +264,7 @@ static uint64_t words_clear(uint64_t *p, uint64_t off, uint64_t n)
 			mask &= ~0ULL << (off & 63);
 		if (w == w1 && (off + n) & 63)
 			mask &= (1ULL << ((off + n) & 63)) - 1;
-		cnt += (uint64_t)__builtin_popcountll(p[w] & mask);
+		cnt += popcount64(p[w] & mask);
 		p[w] &= ~mask;
 	}
 	return cnt;
@@ -306,7 +315,7 @@ uint64_t ks_bitmap_clear(struct ks_engine *eng, struct ks_bitmap *bm,
 void ks_pg_init(struct ks_pgstates *pg)
 {
 	memset(pg, 0, sizeof(*pg));
-	pg->hit_key = KS_PG_EMPTY;
+	pg->hit_key[0] = pg->hit_key[1] = KS_PG_EMPTY;
 }
 
 static size_t pg_slot(const struct ks_pgstates *pg, uint64_t key)
@@ -318,21 +327,31 @@ static size_t pg_slot(const struct ks_pgstates *pg, uint64_t key)
 
 static uint8_t *pg_leaf(struct ks_pgstates *pg, uint64_t key)
 {
+	uint8_t *leaf;
 	size_t i;
 
-	if (key == pg->hit_key)
-		return pg->hit_leaf;
+	if (key == pg->hit_key[0])
+		return pg->hit_leaf[0];
+	if (key == pg->hit_key[1]) {
+		leaf = pg->hit_leaf[1];
+		goto hit;
+	}
 	if (!pg->cap)
 		return NULL;
 	for (i = pg_slot(pg, key);; i = (i + 1) & (pg->cap - 1)) {
 		if (pg->tab[i].key == key) {
-			pg->hit_key = key;
-			pg->hit_leaf = pg->tab[i].leaf;
-			return pg->hit_leaf;
+			leaf = pg->tab[i].leaf;
+			goto hit;
 		}
 		if (pg->tab[i].key == KS_PG_EMPTY)
 			return NULL;
 	}
+hit:
+	pg->hit_key[1] = pg->hit_key[0];
+	pg->hit_leaf[1] = pg->hit_leaf[0];
+	pg->hit_key[0] = key;
+	pg->hit_leaf[0] = leaf;
+	return leaf;
 }
 
 static void pg_put(struct ks_pgstates *pg, uint64_t key, uint8_t *leaf)

@@ -81,9 +81,13 @@ struct ks_pgstates {
 	struct ks_pg_entry *tab;
 	size_t cap; /* 0 or a power of two */
 	size_t n;
-	/* the last leaf looked up: runs touch the same leaf repeatedly */
-	uint64_t hit_key;
-	uint8_t *hit_leaf;
+	/*
+	 * The two leaves looked up last, most recent first: runs touch the
+	 * same leaf repeatedly, and a migration alternates between the leaf
+	 * it drains and the one QEMU's one-value PEEK reads.
+	 */
+	uint64_t hit_key[2];
+	uint8_t *hit_leaf[2];
 };
 
 void ks_pg_init(struct ks_pgstates *pg);

@@ -579,7 +579,8 @@ START_TEST(test_sparse_memory)
 	ck_assert_uint_eq(log.start_gfn, pages - 10);
 	ck_assert_uint_eq(log.count, 10);
 	ck_assert_uint_eq(log.remaining, pages - 10);
-	ck_assert_uint_lt(ks_mem_used(v.eng), used + 8192);
+	/* one split bitmap chunk and GET's 4 KiB value buffer */
+	ck_assert_uint_le(ks_mem_used(v.eng), used + 8192);
 	cm_free(&v);
 }
 END_TEST
