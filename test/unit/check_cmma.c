@@ -585,6 +585,33 @@ START_TEST(test_sparse_memory)
 }
 END_TEST
 
+START_TEST(test_fully_touched_cost)
+{
+	struct cm_vm v = cm_new();
+	uint64_t pages = 1ULL << 18, g; /* 1 GiB */
+	struct ks_s390_cmma_log log;
+	double per_page;
+
+	ck_assert_int_eq(cm_region(v.h, 0, LOG, 0, pages, 1ULL << 40), 0);
+	ck_assert_int_eq(cm_enable(v.h), 0);
+	ck_assert_int_eq(cm_vcpus(v.h, 1), 0);
+	/* every page gets a state */
+	ck_assert_int_eq(cm_essa(v.h, 0, (uint32_t)pages, 3, 1), 0);
+	ck_assert_int_eq(cm_start(v.h), 0);
+	/* small GETs: a large one keeps a value buffer of its size */
+	do
+		ck_assert_int_eq(cm_get(v.h, &log, 0, 512, 0, buf, 512), 0);
+	while (log.count);
+	/* every other page dirty: no bitmap chunk is empty or full */
+	for (g = 0; g < pages; g += 2)
+		ck_assert_int_eq(cm_essa(v.h, g, 1, 1, 0), 0);
+	per_page = (double)ks_mem_used(v.eng) / (double)pages;
+	ck_assert_double_le(per_page, 1.2);
+	ck_assert_double_ge(per_page, 1.0);
+	cm_free(&v);
+}
+END_TEST
+
 START_TEST(test_memory_limit)
 {
 	struct ks_engine_config cfg;
@@ -665,6 +692,7 @@ Suite *suite_cmma(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("storage");
 	tcase_add_test(tc, test_sparse_memory);
+	tcase_add_test(tc, test_fully_touched_cost);
 	tcase_add_test(tc, test_memory_limit);
 	tcase_add_test(tc, test_status_snapshot);
 	suite_add_tcase(s, tc);
