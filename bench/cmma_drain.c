@@ -22,6 +22,7 @@
 #define SLOTS 4
 #define SPACING 100 /* one dirty page per 100: 1% */
 #define QEMU_COUNT 524288
+#define ROUNDS 3
 
 static struct ks_uctx_direct uctx;
 static struct ks_handle *vm_handle;
@@ -115,6 +116,77 @@ static double qemu_drain(uint8_t *buf, struct drain *d)
 	return now() - t0;
 }
 
+struct round_times {
+	double base, drain, floor;
+	uint64_t calls, values, ndirty;
+};
+
+/*
+ * The guest dirties 1% of its pages, one in each run of SPACING, then
+ * the baseline and the drain run; 0 if both found exactly those pages.
+ */
+static int one_round(uint64_t *bitmap, uint8_t *values, uint8_t *out,
+		     uint8_t *buf, uint64_t *seed, struct round_times *rt)
+{
+	uint64_t g, n = 0, sum = 0, want_sum = 0, ndirty = 0;
+	struct ks_cmma_info info;
+	struct drain d;
+	double t;
+
+	memset(bitmap, 0, PAGES / 8);
+	for (g = 0; g + SPACING <= PAGES; g += SPACING) {
+		uint64_t p = g + rnd(seed) % SPACING;
+		unsigned int usage = 1 + (unsigned int)(rnd(seed) % 3);
+
+		must(ks_cmma_guest_essa(vm_handle->vm, p, 1, usage, false),
+		     "ESSA");
+		bitmap[p / 64] |= 1ULL << (p % 64);
+		values[p] = (uint8_t)usage;
+		want_sum += usage;
+		ndirty++;
+	}
+	ks_cmma_info(vm_handle->vm, &info);
+	if (info.dirty_count != ndirty) {
+		fprintf(stderr, "cmma_drain: %llu dirty, expected %llu\n",
+			(unsigned long long)info.dirty_count,
+			(unsigned long long)ndirty);
+		return -1;
+	}
+
+	t = now();
+	for (g = 0; g < PAGES / 64; g++) {
+		uint64_t w = bitmap[g];
+
+		while (w) {
+			uint8_t v = values[g * 64 + __builtin_ctzll(w)];
+
+			out[n++] = v;
+			sum += v;
+			w &= w - 1;
+		}
+	}
+	rt->base = now() - t;
+
+	rt->drain = qemu_drain(buf, &d);
+	rt->floor = call_floor(2 * d.calls);
+	rt->calls = d.calls;
+	rt->values = d.values;
+	rt->ndirty = ndirty;
+	ks_cmma_info(vm_handle->vm, &info);
+	/* trailing clean values are reported too; they read 0 or old */
+	if (n != ndirty || sum != want_sum || d.values < ndirty ||
+	    info.dirty_count) {
+		fprintf(stderr,
+			"cmma_drain: drain mismatch: %llu values, "
+			"sum %llu (expected %llu), %llu left\n",
+			(unsigned long long)d.values, (unsigned long long)d.sum,
+			(unsigned long long)want_sum,
+			(unsigned long long)info.dirty_count);
+		return -1;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	struct ks_engine_config cfg;
@@ -123,13 +195,13 @@ int main(void)
 	struct ks_device_attr attr = { .group = KS_S390_VM_MEM_CTRL };
 	struct ks_cmma_info info;
 	struct ks_engine *eng;
-	uint64_t *bitmap, want_sum = 0, ndirty = 0, seed = 88172645463325252ULL;
-	uint64_t g, sum = 0, n = 0, untouched_bytes;
+	uint64_t *bitmap, seed = 88172645463325252ULL, untouched_bytes;
+	struct round_times best = { 0 };
 	uint8_t *values, *buf, *out;
 	struct drain d;
-	double t_base, t_drain, t_init, t_floor, t;
 	uint64_t init_calls;
-	int i, ok = 1;
+	int i, r, ok = 1;
+	double t_init;
 
 	must(ks_engine_config_init(&cfg, "s390x"), "config");
 	must(ks_engine_new(&cfg, &eng), "engine");
@@ -178,77 +250,48 @@ int main(void)
 		ok = 0;
 	}
 
-	/* 1% of the pages, scattered: one in each run of SPACING pages */
-	for (g = 0; g + SPACING <= PAGES; g += SPACING) {
-		uint64_t p = g + rnd(&seed) % SPACING;
-		unsigned int usage = 1 + (unsigned int)(rnd(&seed) % 3);
+	for (r = 0; r < ROUNDS; r++) {
+		struct round_times rt = { 0 };
 
-		must(ks_cmma_guest_essa(vm_handle->vm, p, 1, usage, false),
-		     "ESSA");
-		bitmap[p / 64] |= 1ULL << (p % 64);
-		values[p] = (uint8_t)usage;
-		want_sum += usage;
-		ndirty++;
-	}
-	ks_cmma_info(vm_handle->vm, &info);
-	if (info.dirty_count != ndirty) {
-		fprintf(stderr, "cmma_drain: %llu dirty, expected %llu\n",
-			(unsigned long long)info.dirty_count,
-			(unsigned long long)ndirty);
-		ok = 0;
+		if (one_round(bitmap, values, out, buf, &seed, &rt))
+			ok = 0;
+		printf("  round %d: baseline %.4f s, drain %.4f s, floor %.4f s\n",
+		       r + 1, rt.base, rt.drain, rt.floor);
+		if (!r || rt.base < best.base)
+			best.base = rt.base;
+		if (!r || rt.drain < best.drain)
+			best.drain = rt.drain;
+		if (!r || rt.floor < best.floor)
+			best.floor = rt.floor;
+		best.calls = rt.calls;
+		best.values = rt.values;
+		best.ndirty = rt.ndirty;
 	}
 
-	/* the baseline */
-	t = now();
-	for (g = 0; g < PAGES / 64; g++) {
-		uint64_t w = bitmap[g];
-
-		while (w) {
-			uint8_t v = values[g * 64 + __builtin_ctzll(w)];
-
-			out[n++] = v;
-			sum += v;
-			w &= w - 1;
-		}
-	}
-	t_base = now() - t;
-
-	t_drain = qemu_drain(buf, &d);
-	t_floor = call_floor(2 * d.calls);
-	ks_cmma_info(vm_handle->vm, &info);
-	if (n != ndirty || sum != want_sum || d.sum != want_sum ||
-	    d.values < ndirty || info.dirty_count) {
-		fprintf(stderr,
-			"cmma_drain: drain mismatch: %llu values, "
-			"sum %llu (expected %llu), %llu left\n",
-			(unsigned long long)d.values, (unsigned long long)d.sum,
-			(unsigned long long)want_sum,
-			(unsigned long long)info.dirty_count);
-		ok = 0;
-	}
-
-	printf("cmma_drain: 2^28 pages (1 TiB) in %d slots, %llu dirty (1%%)\n",
-	       SLOTS, (unsigned long long)ndirty);
+	printf("cmma_drain: 2^28 pages (1 TiB) in %d slots, %llu dirty (1%%), "
+	       "best of %d rounds\n",
+	       SLOTS, (unsigned long long)best.ndirty, ROUNDS);
 	printf("  model memory after START, untouched: %.4f bytes/page "
 	       "(%llu bytes)\n",
 	       (double)untouched_bytes / PAGES,
 	       (unsigned long long)untouched_bytes);
 	printf("  initial drain of all pages: %.3f s, %llu calls\n", t_init,
 	       (unsigned long long)init_calls);
-	printf("  baseline (bitmap scan + copy): %.4f s\n", t_base);
+	printf("  baseline (bitmap scan + copy): %.4f s\n", best.base);
 	printf("  QEMU-style drain: %.4f s, %llu GET calls + as many PEEKs, "
-	       "%llu values (%.1f ns per GET)\n",
-	       t_drain, (unsigned long long)d.calls,
-	       (unsigned long long)d.values, t_drain * 1e9 / (double)d.calls);
-	printf("  ratio drain/baseline: %.2f (goal <= 2)\n", t_drain / t_base);
+	       "%llu values (%.1f ns per GET and PEEK)\n",
+	       best.drain, (unsigned long long)best.calls,
+	       (unsigned long long)best.values,
+	       best.drain * 1e9 / (double)best.calls);
+	printf("  ratio drain/baseline: %.2f (goal <= 2)\n",
+	       best.drain / best.base);
 	printf("  call floor (%llu GETs of count 0): %.4f s; drain minus floor: "
 	       "%.4f s, %.2f x baseline\n",
-	       (unsigned long long)(2 * d.calls), t_floor, t_drain - t_floor,
-	       (t_drain - t_floor) / t_base);
+	       (unsigned long long)(2 * best.calls), best.floor,
+	       best.drain - best.floor, (best.drain - best.floor) / best.base);
 	printf("  model memory, states touched: %.4f bytes/page (%llu bytes)\n",
 	       (double)ks_mem_used(eng) / PAGES,
 	       (unsigned long long)ks_mem_used(eng));
-	(void)out;
 	ks_release(vm_handle);
 	ks_engine_free(eng);
 	free(buf);

@@ -206,7 +206,10 @@ static uint64_t consume(struct ks_vm *vm, const struct ks_memslot *m,
 		done = ks_bitmap_clear(vm->eng, bm, cur - slot_base(m), n,
 				       &was_set);
 	st->dirty_count -= was_set;
-	ks_pg_read(&st->pg, slot_hpn(m, cur), done, dst);
+	if (done == 1)
+		*dst = ks_pg_get(&st->pg, slot_hpn(m, cur));
+	else
+		ks_pg_read(&st->pg, slot_hpn(m, cur), done, dst);
 	return done;
 }
 
@@ -244,11 +247,14 @@ static int scan_dirty(struct ks_vm *vm, struct ks_s390_cmma_log *log,
 			 * and goes on unless the buffer is full.
 			 */
 			const struct ks_bitmap *bm = slot_bitmap(m);
-			uint64_t off = cur - base, lim = B - count + 1, run;
+			uint64_t off = cur - base, lim = B - count + 1, run = 1;
 
 			if (lim > bm->nbits - off)
 				lim = bm->nbits - off;
-			run = ks_bitmap_next_clear(bm, off, off + lim) - off;
+			/* scattered dirty frames: no run to look for */
+			if (lim > 1 && ks_bitmap_test(bm, off + 1))
+				run = ks_bitmap_next_clear(bm, off, off + lim) -
+				      off;
 			if (run > 1) {
 				took = consume(vm, m, cur, run - 1,
 					       buf + count);

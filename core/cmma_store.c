@@ -275,6 +275,26 @@ uint64_t ks_bitmap_clear(struct ks_engine *eng, struct ks_bitmap *bm,
 {
 	uint64_t done = 0, set = 0;
 
+	/* the common case of a migration: one frame of a private chunk */
+	if (n == 1) {
+		size_t c = bit >> KS_BM_CHUNK_SHIFT;
+		uint64_t off = bit & (KS_BM_CHUNK_BITS - 1);
+		uint64_t *p = bm->chunk[c], m = 1ULL << (off & 63);
+
+		if (!p || (p != BM_FULL && !(p[off >> 6] & m))) {
+			*was_set = 0;
+			return 1;
+		}
+		if (p != BM_FULL) {
+			p[off >> 6] &= ~m;
+			bm->nset--;
+			if (!--bm->chunk_set[c])
+				chunk_release(eng, bm, c);
+			*was_set = 1;
+			return 1;
+		}
+	}
+
 	while (done < n) {
 		size_t c = (bit + done) >> KS_BM_CHUNK_SHIFT;
 		uint64_t off = (bit + done) & (KS_BM_CHUNK_BITS - 1);
