@@ -28,9 +28,39 @@ struct ks_memslots {
 	size_t cap;
 };
 
+/* What a KVM_SET_USER_MEMORY_REGION does to an existing layout. */
+enum ks_mr_change {
+	KS_MR_CREATE,
+	KS_MR_DELETE,
+	KS_MR_MOVE,
+	KS_MR_FLAGS_ONLY,
+};
+
 /* The slot containing guest physical address gpa, or NULL. */
 const struct ks_memslot *ks_memslot_by_gpa(const struct ks_memslots *s,
 					   uint64_t gpa);
+
+/*
+ * Index of the first slot whose end lies above unit number x, where a
+ * unit is 1 << shift bytes (shift 12: x is a 4 KiB frame number); s->n if
+ * no slot ends above x.  Binary search: slots are sorted and disjoint, so
+ * their ends are sorted too.
+ */
+size_t ks_memslot_index_above(const struct ks_memslots *s, uint64_t x,
+			      unsigned int shift);
+
+/* Frame numbers of a slot in units of 1 << shift bytes. */
+static inline uint64_t ks_memslot_base(const struct ks_memslot *m,
+				       unsigned int shift)
+{
+	return m->gpa >> shift;
+}
+
+static inline uint64_t ks_memslot_end(const struct ks_memslot *m,
+				      unsigned int shift)
+{
+	return (m->gpa + m->size) >> shift;
+}
 
 void ks_memslots_free(struct ks_vm *vm);
 

@@ -24,11 +24,10 @@ static void vm_status(struct ks_vm *vm, struct ks_vm_status *vs)
 	}
 }
 
-unsigned int ks_engine_status(struct ks_engine *eng,
-			      struct ks_engine_status *st,
-			      void (*fn)(void *opaque,
-					 const struct ks_vm_status *vs),
-			      void *opaque)
+unsigned int
+ks_engine_status(struct ks_engine *eng, struct ks_engine_status *st,
+		 void (*fn)(void *opaque, const struct ks_vm_status *vs),
+		 void *opaque)
 {
 	struct ks_vm **vms = NULL, *vm;
 	struct ks_vm_status vs;

@@ -54,10 +54,9 @@ void ks_rma_pool_status(struct ks_engine *eng, struct ks_engine_status *st);
  * Fills *st and calls fn for every live VM, in creation order of ids.
  * Returns the number of VMs reported.
  */
-unsigned int ks_engine_status(struct ks_engine *eng,
-			      struct ks_engine_status *st,
-			      void (*fn)(void *opaque,
-					 const struct ks_vm_status *vs),
-			      void *opaque);
+unsigned int
+ks_engine_status(struct ks_engine *eng, struct ks_engine_status *st,
+		 void (*fn)(void *opaque, const struct ks_vm_status *vs),
+		 void *opaque);
 
 #endif /* KVMSHIM_CORE_STATUS_H */

@@ -188,39 +188,45 @@ START_TEST(test_h_enter_checks)
 }
 END_TEST
 
+static void set_slot(struct fx *f, uint64_t gpa, uint64_t size)
+{
+	struct ks_userspace_memory_region m = {
+		.slot = 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = 0x7f0000000000ULL,
+	};
+
+	/* delete the old slot 0, if any, then create it anew */
+	m.memory_size = 0;
+	unit_ioctl(f->h, KS_SET_USER_MEMORY_REGION, (uintptr_t)&m);
+	m.memory_size = size;
+	ck_assert_int_eq(
+		unit_ioctl(f->h, KS_SET_USER_MEMORY_REGION, (uintptr_t)&m), 0);
+}
+
 START_TEST(test_h_enter_memslot_alignment)
 {
 	/* a 16 MiB page at guest address 0x1000000 */
 	uint64_t v16m = 0x0000000123456a15ULL, r16m = 0x0000000001000012ULL;
 	/* a 64 KiB page (the host page size) and a 4 KiB one there */
 	uint64_t v64k = 0x0000000123456a95ULL, r64k = 0x0000000001001012ULL;
-	struct ks_memslots *s;
 	struct fx f;
-	bool lookup;
 
 	fx_open(&f, 18);
-	s = &f.vm->slots;
-	s->v = calloc(1, sizeof(*s->v));
-	ck_assert_ptr_nonnull(s->v);
-	s->n = s->cap = 1;
 	/* size not a multiple of 16 MiB */
-	s->v[0].gpa = 0x1000000;
-	s->v[0].size = 0x1010000;
-	lookup = ks_memslot_by_gpa(s, 0x1000000) != NULL;
-	ck_assert_int_eq(enter(&f, 0, 0, v16m, r16m, NULL),
-			 lookup ? -EINVAL : 0);
+	set_slot(&f, 0x1000000, 0x1010000);
+	ck_assert_errno(enter(&f, 0, 0, v16m, r16m, NULL), EINVAL);
 	ck_assert_int_eq(enter(&f, 0, 8, v64k, r64k, NULL), 0);
 	ck_assert_int_eq(enter(&f, 0, 16, A_V, 0x1003012, NULL), 0);
 	/* outside every slot: emulated MMIO, stored (M3) */
 	ck_assert_int_eq(enter(&f, 0, 24, v16m, 0x7000000012ULL, NULL), 0);
 	/* an aligned slot takes the large page */
-	s->v[0].size = 0x2000000;
+	set_slot(&f, 0x1000000, 0x2000000);
 	ck_assert_int_eq(enter(&f, 0, 32, v16m, r16m, NULL), 0);
 	/* base not aligned */
-	s->v[0].gpa = 0x800000;
-	s->v[0].size = 0x1800000;
-	ck_assert_int_eq(enter(&f, 0, 40, v16m, r16m, NULL),
-			 lookup ? -EINVAL : 0);
+	set_slot(&f, 0x800000, 0x1800000);
+	ck_assert_errno(enter(&f, 0, 40, v16m, r16m, NULL), EINVAL);
 	fx_close(&f);
 }
 END_TEST

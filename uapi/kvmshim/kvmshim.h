@@ -207,6 +207,50 @@ struct kvmshim_ppc_info {
 #define KVMSHIM_PPC_INFO _IOR(KVMSHIM_IO, 0x1b, struct kvmshim_ppc_info)
 
 /*
+ * s390 guest simulation (0x30-0x3f), on s390 VM handles only.
+ *
+ * KVMSHIM_S390_ESSA stands in for a guest vCPU executing a state-setting
+ * ESSA on each of count frames from gfn, in order: the page's usage
+ * becomes usage and its NODAT bit nodat.  Outside migration mode it
+ * records that the guest uses CMM; in migration mode it marks the frames
+ * CMMA-dirty instead.  Errors, in this order, and nothing changes on any:
+ *   EFAULT  the struct is unreadable
+ *   EINVAL  flags != 0, usage > 3, nodat > 1, count 0 or count above
+ *           KVMSHIM_S390_ESSA_MAX
+ *   ESRCH   no vCPU was ever created (KVMSHIM_SET_VCPUS)
+ *   ENXIO   CMMA is not enabled (the guest gets an operation exception)
+ *   EFAULT  a frame is in no memory slot (an addressing exception)
+ *   ENOMEM  the model memory limit was reached
+ */
+#define KVMSHIM_S390_ESSA_MAX 1048576
+
+struct kvmshim_s390_essa {
+	__u64 gfn;
+	__u32 count;
+	__u8 usage; /* 0 stable, 1 unused, 2 potentially volatile, 3 volatile */
+	__u8 nodat;
+	__u16 flags; /* must be 0 */
+};
+
+#define KVMSHIM_S390_ESSA _IOW(KVMSHIM_IO, 0x30, struct kvmshim_s390_essa)
+
+/* The CMMA model of a VM, for tests and diagnostics. */
+#define KVMSHIM_CMMA_ENABLED (1U << 0) /* MEM_CTRL ENABLE_CMMA was set */
+#define KVMSHIM_CMMA_USED (1U << 1) /* the guest used CMM */
+#define KVMSHIM_CMMA_MIGRATING (1U << 2) /* migration mode is on */
+
+struct kvmshim_s390_cmma_info {
+	__u32 flags; /* KVMSHIM_CMMA_* */
+	__u32 pad;
+	__u64 dirty_count; /* Linux's counter: what "remaining" reports */
+	__u64 dirty_bits; /* bits set in all memory slots' CMMA bitmaps */
+	__u64 state_bytes; /* model memory holding page states */
+};
+
+#define KVMSHIM_S390_CMMA_INFO                                                 \
+	_IOR(KVMSHIM_IO, 0x31, struct kvmshim_s390_cmma_info)
+
+/*
  * Handles for what Linux returns as a new file descriptor (0x40-0x4f).
  *
  * KVMSHIM_FD_REQUEST on the handle the KVM ioctl would be issued on (the
