@@ -334,6 +334,22 @@ static void node_ioctl_done(void *opaque, const struct xfer_done *d)
 		   d->rounds);
 }
 
+static void node_ioctl_abandoned(void *opaque, uint32_t cmd, uint64_t arg,
+				 unsigned int rounds, uint64_t start_ns)
+{
+	struct node_req *q = opaque;
+	const struct ks_profile *p = &ks_engine_config(q->n->eng)->profile;
+	char call[256];
+	size_t len;
+
+	len = trace_format_ioctl(call, sizeof(call), p, cmd, arg, 0, NULL,
+				 NULL);
+	snprintf(call + len, sizeof(call) - len,
+		 " = ? <abandoned after round %u>", rounds);
+	(void)start_ns;
+	trace_emit_raw(&q->who, trace_ioctl_name(p, cmd), call);
+}
+
 static void node_ioctl(fuse_req_t req, int cmd, void *arg,
 		       struct fuse_file_info *fi, unsigned int flags,
 		       const void *in_buf, size_t in_bufsz, size_t out_bufsz)
@@ -369,6 +385,7 @@ static void node_ioctl(fuse_req_t req, int cmd, void *arg,
 	req_caller(req, &r.caller);
 	if (n->trace) {
 		r.done = node_ioctl_done;
+		r.abandoned = node_ioctl_abandoned;
 		r.done_opaque = &q;
 	}
 	xfer_ioctl(&o->xfer, &r, node_ioctl_handler, &target);

@@ -220,8 +220,8 @@ int parse_errno(const char *s)
 
 	if (!parse_uint(s, 4095, &v))
 		return v ? (int)v : -EINVAL;
-	/* glibc's name for EOPNOTSUPP is ENOTSUP (the same number) */
-	if (!strcmp(s, "EOPNOTSUPP"))
+	/* names that share a number with the one glibc reports */
+	if (!strcmp(s, "EOPNOTSUPP") || !strcmp(s, "ENOTSUP"))
 		return EOPNOTSUPP;
 	if (!strcmp(s, "EWOULDBLOCK"))
 		return EWOULDBLOCK;

@@ -364,6 +364,18 @@ size_t trace_format_result(char *buf, size_t size, long result)
 	return b.len;
 }
 
+static void who_label(char *who, size_t size, const struct trace_who *w)
+{
+	if (!w->known)
+		snprintf(who, size, "-");
+	else if (w->kind == KS_HANDLE_SYSTEM)
+		snprintf(who, size, "sys");
+	else if (w->kind == KS_HANDLE_HTAB)
+		snprintf(who, size, "htab vm %" PRIu64, w->vm);
+	else
+		snprintf(who, size, "vm %" PRIu64, w->vm);
+}
+
 void trace_emit(const struct trace_who *w, const char *ioctl_name,
 		const char *call, long result, uint64_t start_ns,
 		unsigned int rounds)
@@ -378,14 +390,7 @@ void trace_emit(const struct trace_who *w, const char *ioctl_name,
 	uint64_t ns = xfer_now_ns() - start_ns;
 	char who[48], res[96], extra[32] = "";
 
-	if (!w->known)
-		snprintf(who, sizeof(who), "-");
-	else if (w->kind == KS_HANDLE_SYSTEM)
-		snprintf(who, sizeof(who), "sys");
-	else if (w->kind == KS_HANDLE_HTAB)
-		snprintf(who, sizeof(who), "htab vm %" PRIu64, w->vm);
-	else
-		snprintf(who, sizeof(who), "vm %" PRIu64, w->vm);
+	who_label(who, sizeof(who), w);
 	trace_format_result(res, sizeof(res), result);
 	if (rounds > 1)
 		snprintf(extra, sizeof(extra), " rounds=%u", rounds);
@@ -393,4 +398,19 @@ void trace_emit(const struct trace_who *w, const char *ioctl_name,
 		"[pid %d] %s %s %s <%" PRIu64 ".%06" PRIu64 "s>%s", (int)w->pid,
 		who, call, res, (uint64_t)(ns / 1000000000U),
 		(uint64_t)(ns / 1000U % 1000000U), extra);
+}
+
+void trace_emit_raw(const struct trace_who *w, const char *ioctl_name,
+		    const char *text)
+{
+	struct log_fields f = {
+		.vm = w->known ? w->vm : 0,
+		.ioctl = ioctl_name,
+		.pid = w->pid,
+		.trace = true,
+	};
+	char who[48];
+
+	who_label(who, sizeof(who), w);
+	log_msg(LOG_INFO, &f, "[pid %d] %s %s", (int)w->pid, who, text);
 }

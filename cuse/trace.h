@@ -47,4 +47,8 @@ void trace_emit(const struct trace_who *w, const char *ioctl_name,
 		const char *call, long result, uint64_t start_ns,
 		unsigned int rounds);
 
+/* Logs "[pid P] WHO TEXT" (TEXT carries its own outcome). */
+void trace_emit_raw(const struct trace_who *w, const char *ioctl_name,
+		    const char *text);
+
 #endif /* KVMSHIM_CUSE_TRACE_H */

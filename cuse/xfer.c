@@ -523,6 +523,9 @@ static struct xfer_pending *take_prev(struct xfer_table *t,
 
 	/* a first round always arrives with no data either way */
 	if (!r->in_size && !r->out_size) {
+		if (p && r->abandoned)
+			r->abandoned(r->done_opaque, p->cmd, p->arg, p->rounds,
+				     p->start_ns);
 		pending_free(p);
 		return NULL;
 	}

@@ -82,6 +82,13 @@ struct xfer_request {
 	struct ks_caller caller;
 	/* called after the final reply was sent (not after a RETRY) */
 	void (*done)(void *opaque, const struct xfer_done *d);
+	/*
+	 * called when this request (a first round) finds the state of an
+	 * earlier syscall of the same thread that never came back: the
+	 * kernel's copy faulted or a signal ended it between rounds
+	 */
+	void (*abandoned)(void *opaque, uint32_t cmd, uint64_t arg,
+			  unsigned int rounds, uint64_t start_ns);
 	void *done_opaque;
 };
 

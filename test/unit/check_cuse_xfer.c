@@ -766,7 +766,8 @@ START_TEST(test_slow_vm_does_not_block_others)
 			 0);
 	node_get_stats(fk_node(k), &st);
 	ck_assert_uint_ge(st.workers, 7);
-	ck_assert_uint_eq(st.in_flight, 6);
+	/* the fast requests may still be counted until their worker returns */
+	ck_assert_uint_ge(st.in_flight, 6);
 	pthread_mutex_lock(&gate_lock);
 	gate_open = true;
 	pthread_cond_broadcast(&gate_cond);
