@@ -193,13 +193,12 @@ static int lock_exec(struct privs *p, char *why, size_t len)
 int privs_drop(struct privs *p, char *why, size_t len)
 {
 	cap_t caps = cap_get_proc();
-	bool setgid_ok;
 	int ret;
 
 	if (!caps)
 		return reason(why, len, errno, "cap_get_proc: %m");
 	p->had_setpcap = cap_has(caps, CAP_SETPCAP, CAP_EFFECTIVE);
-	setgid_ok = cap_has(caps, CAP_SETGID, CAP_EFFECTIVE);
+	p->had_setgid = cap_has(caps, CAP_SETGID, CAP_EFFECTIVE);
 	ret = lock_exec(p, why, len);
 	if (ret)
 		goto out;
@@ -209,7 +208,7 @@ int privs_drop(struct privs *p, char *why, size_t len)
 		ret = reason(why, len, errno, "cannot clear ambient caps: %m");
 		goto out;
 	}
-	if (setgid_ok && setgroups(0, NULL)) {
+	if (p->had_setgid && setgroups(0, NULL)) {
 		ret = reason(why, len, errno, "setgroups: %m");
 		goto out;
 	}
@@ -289,7 +288,8 @@ static int check_ids(const struct privs *p, char *why, size_t len)
 		return reason(why, len, EPERM, "group ids are %u/%u/%u",
 			      (unsigned int)rg, (unsigned int)eg,
 			      (unsigned int)sg);
-	if (getgroups(0, NULL) != 0)
+	/* an unprivileged start keeps its groups: it could not drop them */
+	if (p->had_setgid && getgroups(0, NULL) != 0)
 		return reason(why, len, EPERM, "supplementary groups remain");
 	if (p->uid != 0 && setresuid(0, 0, 0) == 0)
 		return reason(why, len, EPERM, "root can be regained");

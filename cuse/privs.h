@@ -23,6 +23,7 @@ struct privs {
 	mode_t mode; /* 0: leave the kernel's mode */
 	/* filled by privs_drop */
 	bool had_setpcap; /* the bounding set could be cleared */
+	bool had_setgid; /* supplementary groups could be dropped */
 };
 
 /* Resolves --user, --group, --node-group: 0 or KSD_EXIT_* after a message. */
