@@ -326,6 +326,49 @@ static int send_reply(int fd, struct ctl_call *c)
 	return sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
+/* Receives one request and the fds that came with it. */
+static ssize_t recv_request(struct ctl_server *s, int fd, struct ctl_call *c)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(CTL_MAX_FDS * sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = s->buf, .iov_len = CTL_MAX_REQUEST };
+	struct msghdr m = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	size_t k;
+
+	n = recvmsg(fd, &m, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
+			    c->n_in_fds < CTL_MAX_FDS;
+		     k++)
+			memcpy(&c->in_fds[c->n_in_fds++],
+			       CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+	}
+	return n;
+}
+
+static void close_in_fds(struct ctl_call *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n_in_fds; i++)
+		if (c->in_fds[i] >= 0)
+			close(c->in_fds[i]);
+	c->n_in_fds = 0;
+}
+
 /* false: the connection is finished. */
 static bool client_serve(struct ctl_server *s, struct ctl_client *cl)
 {
@@ -334,13 +377,13 @@ static bool client_serve(struct ctl_server *s, struct ctl_client *cl)
 	ssize_t n;
 	int ret;
 
-	n = recv(cl->fd, s->buf, CTL_MAX_REQUEST, MSG_TRUNC | MSG_DONTWAIT);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR;
-	if (n == 0)
-		return false;
-	cl->last_ns = xfer_now_ns();
 	memset(&c, 0, sizeof(c));
+	n = recv_request(s, cl->fd, &c);
+	if (n <= 0) {
+		close_in_fds(&c);
+		return n < 0 && (errno == EAGAIN || errno == EINTR);
+	}
+	cl->last_ns = xfer_now_ns();
 	c.server = s;
 	c.eng = s->cfg.eng;
 	c.opaque = s->cfg.opaque;
@@ -358,6 +401,7 @@ static bool client_serve(struct ctl_server *s, struct ctl_client *cl)
 		c.payload_len = (size_t)n - sizeof(req);
 		ctl_dispatch(&c);
 	}
+	close_in_fds(&c);
 	ret = send_reply(cl->fd, &c);
 	if (c.fd >= 0)
 		close(c.fd);

@@ -35,6 +35,8 @@ struct ctl_server;
 /* Connections served at once, and how long an idle one may stay. */
 #define CTL_MAX_CLIENTS 64
 #define CTL_IDLE_MS 30000
+/* Descriptors a request may carry. */
+#define CTL_MAX_FDS 4
 
 /* One request being answered. */
 struct ctl_call {
@@ -45,6 +47,10 @@ struct ctl_call {
 	const struct kvmshim_ctl_request *req;
 	const void *payload; /* bytes after the request header */
 	size_t payload_len;
+	/* fds the peer sent with the request (SCM_RIGHTS); a handler that
+	 * keeps one sets its slot to -1, the rest are closed afterwards */
+	int in_fds[CTL_MAX_FDS];
+	unsigned int n_in_fds;
 	/* the answer: error is the handler's return value */
 	struct kvmshim_ctl_reply reply;
 	struct strbuf data; /* reply payload */

@@ -581,6 +581,55 @@ static int status_stub(void *opaque, struct strbuf *sb)
 	return sb_printf(sb, "hello status\n");
 }
 
+static int seen_fds[CTL_MAX_FDS];
+static unsigned int n_seen_fds;
+
+/* Keeps the first fd a request carries; the server closes the others. */
+static int op_fds(struct ctl_call *c)
+{
+	unsigned int i;
+
+	n_seen_fds = c->n_in_fds;
+	for (i = 0; i < c->n_in_fds; i++)
+		seen_fds[i] = c->in_fds[i];
+	if (c->n_in_fds)
+		c->in_fds[0] = -1;
+	return ctl_printf(c, "fds=%u", c->n_in_fds);
+}
+
+/* Sends a request with fds attached, returns the reply's error. */
+static int ask_with_fds(int fd, const void *req, size_t len, const int *fds,
+			unsigned int n, char *text, size_t size)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
+	struct msghdr m = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = CMSG_SPACE(n * sizeof(int)),
+	};
+	struct kvmshim_ctl_reply rep;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	char buf[512];
+	ssize_t r;
+
+	memset(&u, 0, sizeof(u));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	ck_assert_int_eq(sendmsg(fd, &m, 0), (ssize_t)len);
+	r = recv(fd, buf, sizeof(buf), 0);
+	ck_assert_int_ge(r, (ssize_t)sizeof(rep));
+	memcpy(&rep, buf, sizeof(rep));
+	snprintf(text, size, "%.*s", (int)rep.len, buf + sizeof(rep));
+	return rep.error;
+}
+
 static int op_echo(struct ctl_call *c)
 {
 	ctl_printf(c, "pid=%d uid=%u payload=", (int)c->peer.pid,
@@ -664,6 +713,25 @@ START_TEST(test_control_socket)
 	ck_assert_int_eq(ask(fd, &req, sizeof(req), NULL, 0), -ESRCH);
 	req.op = 999;
 	ck_assert_int_eq(ask(fd, &req, sizeof(req), NULL, 0), -EOPNOTSUPP);
+	/* fds sent with a request reach the operation */
+	{
+		struct kvmshim_ctl_request fr = { .op = 78 };
+		int p[2];
+
+		ck_assert_int_eq(ctl_register(78, "fds", op_fds), 0);
+		ck_assert_int_eq(pipe(p), 0);
+		ck_assert_int_eq(ask_with_fds(fd, &fr, sizeof(fr), p, 2, text,
+					      sizeof(text)),
+				 0);
+		ck_assert_str_eq(text, "fds=2");
+		ck_assert_uint_eq(n_seen_fds, 2);
+		/* the kept one is open and close-on-exec, the other closed */
+		ck_assert_int_eq(fcntl(seen_fds[0], F_GETFD), FD_CLOEXEC);
+		ck_assert_int_eq(fcntl(seen_fds[1], F_GETFD), -1);
+		close(seen_fds[0]);
+		close(p[0]);
+		close(p[1]);
+	}
 	ck_assert_int_eq(ask(fd, &req, 4, NULL, 0), -EINVAL);
 	big = calloc(1, CTL_MAX_REQUEST + 1);
 	ck_assert_int_eq(ask(fd, big, CTL_MAX_REQUEST + 1, NULL, 0), -EMSGSIZE);
