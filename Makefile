@@ -74,7 +74,8 @@ E2E_BINS := $(E2E_SRC:test/e2e/%.c=$(BUILD)/test/e2e/%)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEMO := $(BUILD)/test/kvmshim-demo
 
-PROGRAMS := $(DAEMON)
+CTL := $(BUILD)/kvmshimctl
+PROGRAMS := $(DAEMON) $(CTL)
 TESTS := $(UNIT) $(E2E_BINS) $(DEMO)
 
 .PHONY: all check check-unit check-e2e check-native check-headers demo \
@@ -130,6 +131,20 @@ $(CUSE_LIB): $(CUSE_OBJ)
 
 $(DAEMON): $(BUILD)/cuse/main.o $(CUSE_LIB) $(CORE_LIB)
 	$(CC) $^ -o $@ $(ALL_LDFLAGS) $(FUSE_LIBS) $(CAP_LIBS) $(SYSTEMD_LIBS)
+
+# kvmshimctl talks to the control socket only: no engine, no libfuse.
+$(CTL): ctl/kvmshimctl.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(ALL_LDFLAGS)
+
+install: install-ctl
+uninstall: uninstall-ctl
+.PHONY: install-ctl uninstall-ctl
+install-ctl: $(CTL)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/bin/kvmshimctl
+uninstall-ctl:
+	rm -f $(DESTDIR)$(PREFIX)/bin/kvmshimctl
 
 $(UNIT): $(UNIT_OBJ) $(CUSE_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)

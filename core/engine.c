@@ -133,6 +133,11 @@ enum ks_handle_kind ks_handle_kind(const struct ks_handle *h)
 	return h->kind;
 }
 
+uint64_t ks_handle_vm_id(const struct ks_handle *h)
+{
+	return h->vm ? h->vm->id : 0;
+}
+
 long ks_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 	      struct ks_uctx *u)
 {

@@ -97,5 +97,7 @@ ssize_t ks_write(struct ks_handle *h, const void *buf, size_t size,
 void ks_release(struct ks_handle *h);
 
 enum ks_handle_kind ks_handle_kind(const struct ks_handle *h);
+/* The id of the VM a VM or HTAB handle refers to; 0 for a system handle. */
+uint64_t ks_handle_vm_id(const struct ks_handle *h);
 
 #endif /* KVMSHIM_CORE_ENGINE_H */

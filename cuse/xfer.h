@@ -15,33 +15,18 @@
 
 #include "core/uaccess.h"
 
-/* The kernel's limits for one retry (fs/fuse/ioctl.c) */
+/* The kernel's limit on the iovecs of one RETRY reply (fs/fuse/ioctl.c) */
 #define XFER_MAX_IOV 256
+/* Unfinished requests of one open file description kept at most */
+#define XFER_MAX_PENDING 256
+/* Largest in-region gathered over several rounds (SET_CMMA_BITS: 1 MiB) */
+#define XFER_MAX_ACC (4U << 20)
+/* All gathered in-regions of the process together */
+#define XFER_MAX_ACC_TOTAL (256ULL << 20)
 
-struct xfer_region {
-	uint64_t base;
-	size_t len;
-	bool slice; /* the current piece of an accumulated in-region */
-};
+struct xfer_pending;
 
-/* What the previous round of one caller thread asked for. */
-struct xfer_pending {
-	pid_t tid;
-	uint32_t cmd;
-	uint64_t arg;
-	size_t n_in;
-	size_t n_out;
-	struct xfer_region in[XFER_MAX_IOV];
-	struct xfer_region out[XFER_MAX_IOV];
-	/* an in-region too large for one round, gathered over several */
-	uint64_t acc_base;
-	size_t acc_len;
-	size_t acc_done;
-	uint8_t *acc_buf;
-	struct xfer_pending *next;
-};
-
-/* Per-open list of pending multi-round requests, one per caller thread. */
+/* Per-open list of unfinished multi-round requests, one per caller thread. */
 struct xfer_table {
 	pthread_mutex_t lock;
 	struct xfer_pending *head;
@@ -51,18 +36,41 @@ struct xfer_table {
 void xfer_table_init(struct xfer_table *t);
 /* Frees everything, e.g. when a client died in the middle of an ioctl. */
 void xfer_table_destroy(struct xfer_table *t);
+/* Unfinished requests in t. */
+size_t xfer_table_count(struct xfer_table *t);
 
-/* The limits this transport moves per direction per request. */
+/* The most this transport moves per direction per request (32 pages). */
 size_t xfer_cap(void);
 
-struct fuse_req;
+/* Process-wide totals of unfinished requests, for status reports. */
+struct xfer_stats {
+	uint64_t pending; /* requests waiting for their next round */
+	uint64_t bytes; /* memory they hold */
+};
+void xfer_get_stats(struct xfer_stats *st);
 
-/*
- * Runs handler for one FUSE_IOCTL request and sends exactly one reply.
- * handler returns a result, -errno or -KS_ERESTART.
- */
+struct fuse_req;
+struct xfer_ctx;
+
+/* handler returns a result, -errno or -KS_ERESTART. */
 typedef long (*xfer_handler)(void *obj, uint32_t cmd, uint64_t arg,
 			     struct ks_uctx *u);
+
+/* What a finished request looked like; valid only during the callback. */
+struct xfer_done {
+	long result; /* what the caller gets: >= 0 or -errno */
+	unsigned int rounds; /* requests the syscall took, 1 = no retry */
+	uint64_t start_ns; /* CLOCK_MONOTONIC when round 1 arrived */
+	const struct xfer_ctx *ctx;
+};
+
+/*
+ * Copies len bytes of the caller's memory at uaddr as the final round saw
+ * them (out = false) or as the reply writes them back (out = true).
+ * Returns 0, or -ENOENT if that range was not transferred.
+ */
+int xfer_peek(const struct xfer_done *d, uint64_t uaddr, void *dst, size_t len,
+	      bool out);
 
 struct xfer_request {
 	struct fuse_req *req;
@@ -72,10 +80,26 @@ struct xfer_request {
 	size_t in_size;
 	size_t out_size;
 	struct ks_caller caller;
+	/* called after the final reply was sent (not after a RETRY) */
+	void (*done)(void *opaque, const struct xfer_done *d);
+	/*
+	 * called when this request (a first round) finds the state of an
+	 * earlier syscall of the same thread that never came back: the
+	 * kernel's copy faulted or a signal ended it between rounds
+	 */
+	void (*abandoned)(void *opaque, uint32_t cmd, uint64_t arg,
+			  unsigned int rounds, uint64_t start_ns);
+	void *done_opaque;
 };
 
-/* Returns the handler's final result (or -KS_ERESTART after a retry). */
+/*
+ * Runs handler for one FUSE_IOCTL request and sends exactly one reply.
+ * Returns the final result, or -KS_ERESTART when a RETRY was sent.
+ */
 long xfer_ioctl(struct xfer_table *t, const struct xfer_request *r,
 		xfer_handler handler, void *obj);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t xfer_now_ns(void);
 
 #endif /* KVMSHIM_CUSE_XFER_H */

@@ -49,4 +49,34 @@ int e2e_done(void);
 /* Waits up to ms for path to (dis)appear; true if it did. */
 bool e2e_wait_path(const char *path, bool present, int ms);
 
+/* How e2e_daemon_start_opts() runs the daemon. */
+struct e2e_daemon_opts {
+	const char *stderr_path; /* the daemon's stderr goes there */
+	const char *const *env; /* extra NAME=VALUE, NULL-terminated */
+	bool no_wait; /* return at once, without waiting for the nodes */
+};
+void e2e_daemon_start_opts(struct e2e_daemon *d,
+			   const struct e2e_daemon_opts *o, const char *name,
+			   ...);
+
+/* The kvmshimctl binary: $KVMSHIMCTL, else next to kvmshimd, else PATH. */
+const char *e2e_ctl_path(void);
+/*
+ * Runs argv (NULL-terminated) and returns its exit status (128 + signal
+ * if killed); its stdout is stored in *out (NUL-terminated, free() it)
+ * when out is not NULL.
+ */
+int e2e_run(const char *const argv[], char **out);
+/* "kvmshimctl --name NAME status": the exit status, the text in *out. */
+int e2e_ctl_status(const char *name, char **out);
+
+/*
+ * The value after "Key:" in /proc/PID/status, or /proc/PID/task/TID/status
+ * when tid > 0, with surrounding blanks removed; false if absent.
+ */
+bool e2e_proc_field(pid_t pid, pid_t tid, const char *key, char *buf,
+		    size_t size);
+/* Reads a whole file; NULL if it cannot. free() the result. */
+char *e2e_read_file(const char *path);
+
 #endif /* KVMSHIM_TEST_E2E_H */
