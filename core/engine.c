@@ -59,9 +59,10 @@ void ks_engine_free(struct ks_engine *eng)
 {
 	if (!eng)
 		return;
+	/* pending tokens hold VMs: cancelling them comes first */
+	ks_rma_pool_free(eng);
 	if (eng->vms)
 		ks_log(LOG_WARNING, "engine freed with live VMs");
-	ks_rma_pool_free(eng);
 	pthread_mutex_destroy(&eng->lock);
 	free(eng);
 }

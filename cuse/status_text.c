@@ -73,7 +73,7 @@ static void vm_line(void *opaque, const struct ks_vm_status *vs)
 		else
 			sb_printf(sb, " resize=none");
 		sb_printf(sb,
-			  " htab_readers=%u htab_writers=%u rmas=%u "
+			  " htab_readers=%u htab_writers=%u rmas_held=%u "
 			  "rma_bytes=%" PRIu64,
 			  vs->htab_readers, vs->htab_writers, vs->rmas_held,
 			  vs->rma_bytes);
@@ -147,7 +147,8 @@ int status_text(struct strbuf *sb, const struct daemon_view *v)
 	node_lines(sb, v);
 	if (es.rma_total || cfg->profile.has_rma) {
 		status_format_bytes(size, sizeof(size), es.rma_size);
-		sb_printf(sb, "rma_pool: free=%u total=%u size=%s\n",
+		sb_printf(sb,
+			  "rma_pool: rma_free=%u rma_total=%u rma_size=%s\n",
 			  es.rma_free, es.rma_total, size);
 	}
 	sb_printf(sb, "vms: %u\n", es.vms);

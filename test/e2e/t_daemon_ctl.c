@@ -36,7 +36,7 @@ static long long status_value(const char *text, const char *key)
 static char *status(void)
 {
 	static char *out; /* static: GCC warns about a local's address */
-	int rc = e2e_ctl_status(NAME, &out);
+	int rc = e2e_kvmshimctl_status(NAME, &out);
 
 	if (rc)
 		e2e_bail("kvmshimctl status failed (%d)", rc);
@@ -151,13 +151,13 @@ static void kill_client(pid_t pid)
 
 static void check_cli(void)
 {
-	const char *help[] = { e2e_ctl_path(), "--help", NULL };
-	const char *none[] = { e2e_ctl_path(), "--name", NAME, NULL };
-	const char *bad[] = { e2e_ctl_path(), "--name", NAME, "frobnicate",
-			      NULL };
-	const char *gone[] = { e2e_ctl_path(), "--name", "ksd-nobody", "status",
-			       NULL };
-	const char *sock[] = { e2e_ctl_path(), "--socket",
+	const char *help[] = { e2e_kvmshimctl_path(), "--help", NULL };
+	const char *none[] = { e2e_kvmshimctl_path(), "--name", NAME, NULL };
+	const char *bad[] = { e2e_kvmshimctl_path(), "--name", NAME,
+			      "frobnicate", NULL };
+	const char *gone[] = { e2e_kvmshimctl_path(), "--name", "ksd-nobody",
+			       "status", NULL };
+	const char *sock[] = { e2e_kvmshimctl_path(), "--socket",
 			       "/run/kvmshim/" NAME ".sock", "status", NULL };
 	char *text = NULL;
 
@@ -213,7 +213,7 @@ int main(void)
 		 (unsigned long long)w2.vm_id, (int)getpid());
 	e2e_ok(strstr(t, line) != NULL, "VM 2 with its creator");
 	e2e_ok(strstr(t, " hpt_order=") && strstr(t, " resize=") &&
-		       strstr(t, " htab_readers=") && strstr(t, " rmas="),
+		       strstr(t, " htab_readers=") && strstr(t, " rmas_held="),
 	       "VM lines carry the HPT, stream and RMA fields");
 	free(t);
 	close(vm1);

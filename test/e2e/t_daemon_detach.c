@@ -31,7 +31,7 @@ int main(void)
 	e2e_is(e2e_ioctl(sys, KS_S390_ENABLE_SIE, 0), 0,
 	       "the detached daemon serves");
 	close(sys);
-	e2e_is(e2e_ctl_status(NAME, &text), 0, "kvmshimctl status");
+	e2e_is(e2e_kvmshimctl_status(NAME, &text), 0, "kvmshimctl status");
 	p = text ? strstr(text, "\npid: ") : NULL;
 	if (p)
 		pid = (pid_t)atoi(p + 6);

@@ -119,7 +119,7 @@ int main(void)
 	check_file("/run/ksd-privs/ctl.sock", S_IFSOCK, 0, KVM_GID, 0660);
 	check_serves(&d);
 	{
-		const char *argv[] = { e2e_ctl_path(), "--socket",
+		const char *argv[] = { e2e_kvmshimctl_path(), "--socket",
 				       "/run/ksd-privs/ctl.sock", "status",
 				       NULL };
 

@@ -246,7 +246,7 @@ int e2e_daemon_stop(struct e2e_daemon *d)
 	return -1;
 }
 
-const char *e2e_ctl_path(void)
+const char *e2e_kvmshimctl_path(void)
 {
 	static char path[512];
 	const char *p = getenv("KVMSHIMCTL"), *d = e2e_daemon_path(), *slash;
@@ -311,9 +311,10 @@ int e2e_run(const char *const argv[], char **out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int e2e_ctl_status(const char *name, char **out)
+int e2e_kvmshimctl_status(const char *name, char **out)
 {
-	const char *argv[] = { e2e_ctl_path(), "--name", name, "status", NULL };
+	const char *argv[] = { e2e_kvmshimctl_path(), "--name", name, "status",
+			       NULL };
 
 	return e2e_run(argv, out);
 }

@@ -60,7 +60,7 @@ void e2e_daemon_start_opts(struct e2e_daemon *d,
 			   ...);
 
 /* The kvmshimctl binary: $KVMSHIMCTL, else next to kvmshimd, else PATH. */
-const char *e2e_ctl_path(void);
+const char *e2e_kvmshimctl_path(void);
 /*
  * Runs argv (NULL-terminated) and returns its exit status (128 + signal
  * if killed); its stdout is stored in *out (NUL-terminated, free() it)
@@ -68,7 +68,7 @@ const char *e2e_ctl_path(void);
  */
 int e2e_run(const char *const argv[], char **out);
 /* "kvmshimctl --name NAME status": the exit status, the text in *out. */
-int e2e_ctl_status(const char *name, char **out);
+int e2e_kvmshimctl_status(const char *name, char **out);
 
 /*
  * The value after "Key:" in /proc/PID/status, or /proc/PID/task/TID/status
