@@ -934,6 +934,87 @@ START_TEST(test_every_read_size)
 }
 END_TEST
 
+/* ---- concurrency: reads of one stream and guest changes race ---- */
+
+struct race {
+	struct htab_fix *f;
+	struct ks_handle *h;
+	_Atomic int stop;
+	_Atomic int bad;
+	_Atomic long records;
+};
+
+/* Whole, non-empty records inside the table; returns how many. */
+static long parse_records(const uint8_t *b, size_t n, uint64_t npte)
+{
+	long k = 0;
+	size_t p = 0;
+
+	while (p < n) {
+		struct ks_get_htab_header hd;
+
+		if (n - p < 8)
+			return -1;
+		memcpy(&hd, b + p, 8);
+		p += 8;
+		if ((!hd.n_valid && !hd.n_invalid) ||
+		    n - p < 16u * hd.n_valid ||
+		    (uint64_t)hd.index + hd.n_valid + hd.n_invalid > npte)
+			return -1;
+		p += 16u * hd.n_valid;
+		k++;
+	}
+	return k;
+}
+
+static void *race_reader(void *arg)
+{
+	struct race *x = arg;
+	uint8_t buf[2048];
+
+	while (!x->stop) {
+		ssize_t n = htab_rd(x->h, buf, sizeof(buf));
+		long k = n < 0 ? -1 : parse_records(buf, (size_t)n, 16384);
+
+		if (k < 0)
+			x->bad = 1;
+		else
+			x->records += k;
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_reads)
+{
+	struct htab_fix f;
+	struct race x = { .f = &f };
+	pthread_t t[2];
+	uint64_t s = 99;
+	int k;
+
+	htab_fix_init(&f, 18);
+	x.h = htab_open(f.vm, 0, 0);
+	for (k = 0; k < 2; k++)
+		ck_assert_int_eq(pthread_create(&t[k], NULL, race_reader, &x),
+				 0);
+	for (k = 0; k < 20000; k++) {
+		uint64_t i = prng(&s) % 16384;
+
+		if (k & 1)
+			htab_insert(f.vm, i, EX_V + (i << 7), EX_R, false);
+		else
+			htab_remove(f.vm, prng(&s) % 16384);
+	}
+	x.stop = 1;
+	for (k = 0; k < 2; k++)
+		pthread_join(t[k], NULL);
+	ck_assert_int_eq(x.bad, 0);
+	ck_assert_int_gt(x.records, 0);
+	ks_release(x.h);
+	htab_fix_fini(&f);
+}
+END_TEST
+
 Suite *suite_htab(void);
 Suite *suite_htab(void)
 {
@@ -956,6 +1037,7 @@ Suite *suite_htab(void)
 	tcase_add_test(tc, test_index_truncation);
 	tcase_add_test(tc, test_table_replaced);
 	tcase_add_loop_test(tc, test_every_read_size, 0, 301);
+	tcase_add_test(tc, test_concurrent_reads);
 	suite_add_tcase(s, tc);
 	return s;
 }
