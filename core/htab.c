@@ -150,12 +150,12 @@ long ks_ioctl_ppc_get_htab_fd(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u)
 	if (!probe)
 		return -ENOMEM;
 	free(probe);
-	ks_log(LOG_NOTICE,
-	       "KVM_PPC_GET_HTAB_FD: for a stream now, issue KVMSHIM_FD_REQUEST "
-	       "on the VM fd, open the system node O_%s and KVMSHIM_BIND the "
-	       "token to it",
-	       (ghf.flags & KS_GET_HTAB_WRITE) ? "WRONLY" : "RDONLY");
-	return ks_no_launcher(vm->eng, "KVM_PPC_GET_HTAB_FD");
+	return ks_no_launcher(vm->eng, "KVM_PPC_GET_HTAB_FD",
+			      (ghf.flags & KS_GET_HTAB_WRITE) ?
+				      "KVMSHIM_BIND the token on an O_WRONLY "
+				      "open of the system node" :
+				      "KVMSHIM_BIND the token on an O_RDONLY "
+				      "open of the system node");
 }
 
 ssize_t ks_htab_read(struct ks_handle *h, void *buf, size_t size,
