@@ -79,7 +79,7 @@ PROGRAMS := $(DAEMON) $(CTL)
 TESTS := $(UNIT) $(E2E_BINS) $(DEMO)
 
 .PHONY: all check check-unit check-e2e check-native check-headers demo \
-	bench deps install uninstall format clean
+	bench deps install uninstall check-install format clean
 
 all: $(PROGRAMS) $(TESTS) $(BENCH_BINS)
 
@@ -137,15 +137,6 @@ $(CTL): ctl/kvmshimctl.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(ALL_LDFLAGS)
 
-install: install-ctl
-uninstall: uninstall-ctl
-.PHONY: install-ctl uninstall-ctl
-install-ctl: $(CTL)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/bin/kvmshimctl
-uninstall-ctl:
-	rm -f $(DESTDIR)$(PREFIX)/bin/kvmshimctl
-
 $(UNIT): $(UNIT_OBJ) $(CUSE_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(ALL_LDFLAGS) $(CHECK_LIBS) $(FUSE_LIBS) $(CAP_LIBS) \
@@ -163,13 +154,15 @@ check-headers:
 check-unit: $(UNIT) check-headers
 	$(UNIT)
 
-check-e2e: $(PROGRAMS) $(E2E_BINS)
+# the lab VM also gets the installed tree, to start it as the unit does
+check-e2e: $(PROGRAMS) $(E2E_BINS) $(SERVICE)
+	$(MAKE) -s install DESTDIR=$(abspath $(BUILD))/labvm-extra PREFIX=/usr
 	test/labvm/run.sh --build $(BUILD) e2e
 
 check-native: $(PROGRAMS) $(E2E_BINS)
 	test/e2e/run-all.sh $(BUILD)
 
-check: check-unit check-e2e
+check: check-unit check-install check-e2e
 
 demo: $(PROGRAMS) $(DEMO)
 	@if [ -c /dev/cuse ] && [ "$$(id -u)" = 0 ]; then \
@@ -190,17 +183,59 @@ deps:
 		apt-get install -y --no-install-recommends $$missing; \
 	else echo "all dependencies are installed"; fi
 
-install: $(PROGRAMS)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/include/kvmshim
-	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/kvmshimd
-	install -m 644 uapi/kvmshim/kvm.h uapi/kvmshim/kvmshim.h \
-		$(DESTDIR)$(PREFIX)/include/kvmshim/
+# Where make install puts things; systemd, udev and modules-load.d also
+# search /usr/local/lib, so the default PREFIX works for all of them.
+SYSCONFDIR ?= /etc
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+
+SERVICE := $(BUILD)/systemd/kvmshimd@.service
+MANPAGES := man/kvmshim.7 man/kvmshimd.8 man/kvmshimctl.1
+
+# the unit names the installed daemon, so it follows SBINDIR every time
+$(SERVICE): systemd/kvmshimd@.service.in FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		$< > $@.tmp && mv $@.tmp $@
+.PHONY: FORCE
+
+install: $(PROGRAMS) $(SERVICE)
+	install -D -m 755 $(DAEMON) $(DESTDIR)$(SBINDIR)/kvmshimd
+	install -D -m 755 $(CTL) $(DESTDIR)$(BINDIR)/kvmshimctl
+	install -D -m 644 -t $(DESTDIR)$(INCLUDEDIR)/kvmshim \
+		uapi/kvmshim/kvm.h uapi/kvmshim/kvmshim.h
+	install -D -m 644 $(SERVICE) $(DESTDIR)$(SYSTEMDUNITDIR)/kvmshimd@.service
+	install -D -m 644 systemd/60-kvmshim.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/60-kvmshim.rules
+	install -D -m 644 systemd/kvmshim-modules.conf \
+		$(DESTDIR)$(MODULESLOADDIR)/kvmshim.conf
+	install -D -m 644 systemd/kvmshim-sysusers.conf \
+		$(DESTDIR)$(SYSUSERSDIR)/kvmshim.conf
+	for m in $(MANPAGES); do \
+		install -D -m 644 $$m \
+		$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/kvmshimd
-	rm -f $(DESTDIR)$(PREFIX)/include/kvmshim/kvm.h \
-		$(DESTDIR)$(PREFIX)/include/kvmshim/kvmshim.h
-	-rmdir $(DESTDIR)$(PREFIX)/include/kvmshim
+	rm -f $(DESTDIR)$(SBINDIR)/kvmshimd $(DESTDIR)$(BINDIR)/kvmshimctl \
+		$(DESTDIR)$(INCLUDEDIR)/kvmshim/kvm.h \
+		$(DESTDIR)$(INCLUDEDIR)/kvmshim/kvmshim.h \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/kvmshimd@.service \
+		$(DESTDIR)$(UDEVRULESDIR)/60-kvmshim.rules \
+		$(DESTDIR)$(MODULESLOADDIR)/kvmshim.conf \
+		$(DESTDIR)$(SYSUSERSDIR)/kvmshim.conf
+	for m in $(MANPAGES); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/kvmshim
+
+# Lints the manual, verifies the unit, checks the installed file list.
+check-install: $(PROGRAMS) $(SERVICE)
+	test/install/check-install.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
