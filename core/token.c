@@ -351,6 +351,8 @@ long ks_token_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 			return -ENOTTY;
 		return token_bind(h, arg, u);
 	}
+	if (cmd == KVMSHIM_VM_PROOF)
+		return ks_vm_proof_ioctl(h, arg, u);
 	return -ENOTTY;
 }
 

@@ -111,6 +111,9 @@ int ks_token_issue(struct ks_fd_req *r, const struct ks_token_kind *kind,
 int ks_token_take(struct ks_engine *eng, uint64_t token, pid_t tgid,
 		  const struct ks_token_kind *kind, void **obj);
 
+/* KVMSHIM_VM_PROOF (core/supervise.c). */
+long ks_vm_proof_ioctl(struct ks_handle *h, uint64_t arg, struct ks_uctx *u);
+
 /* FD_REQUEST handlers of the domains (called after ks_uctx_ready). */
 int ks_sys_fd_create_vm(struct ks_fd_req *r);
 int ks_rma_fd_request(struct ks_fd_req *r);
