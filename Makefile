@@ -75,7 +75,8 @@ BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEMO := $(BUILD)/test/kvmshim-demo
 
 CTL := $(BUILD)/kvmshimctl
-PROGRAMS := $(DAEMON) $(CTL)
+RUN := $(BUILD)/kvmshim-run
+PROGRAMS := $(DAEMON) $(CTL) $(RUN)
 TESTS := $(UNIT) $(E2E_BINS) $(DEMO)
 
 .PHONY: all check check-unit check-e2e check-native check-headers demo \
@@ -137,14 +138,58 @@ $(CTL): ctl/kvmshimctl.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(ALL_LDFLAGS)
 
-install: install-ctl
-uninstall: uninstall-ctl
+install: install-ctl install-run
+uninstall: uninstall-ctl uninstall-run
 .PHONY: install-ctl uninstall-ctl
 install-ctl: $(CTL)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/bin/kvmshimctl
 uninstall-ctl:
 	rm -f $(DESTDIR)$(PREFIX)/bin/kvmshimctl
+
+# kvmshim-run: the launcher and supervisor; no engine, no libfuse.
+RUN_SRC := $(wildcard run/*.c)
+RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/run/%.o: run/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(RUN): $(RUN_OBJ)
+	$(CC) $^ -o $@ $(ALL_LDFLAGS) $(SECCOMP_LIBS)
+
+.PHONY: install-run uninstall-run
+install-run: $(RUN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(RUN) $(DESTDIR)$(PREFIX)/bin/kvmshim-run
+uninstall-run:
+	rm -f $(DESTDIR)$(PREFIX)/bin/kvmshim-run
+
+# A stand-in for an unmodified VMM (only <linux/kvm.h>), static and
+# dynamic, and the lab VM kernel's own KVM modules when its package is in
+# the cache (a real /dev/kvm under TCG): extra files for the lab VM.
+VMM_DIR := $(BUILD)/labvm-extra/opt/kvmshim/vmm
+VMM_BINS := $(VMM_DIR)/vmm-static $(VMM_DIR)/vmm-dynamic
+VMM_CFLAGS := -std=gnu11 $(WARN) $(OPT) -g -D_GNU_SOURCE -pthread
+KVM_KO := $(BUILD)/labvm-extra/lib/modules/kvm/kvm.ko
+$(VMM_DIR)/vmm-static: test/e2e/vmm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) -static $< -o $@
+$(VMM_DIR)/vmm-dynamic: test/e2e/vmm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) $< -o $@
+$(KVM_KO):
+	@mkdir -p $(dir $@)
+	@cache=$${KVMSHIM_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kvmshim}; \
+	for m in irqbypass kvm-amd kvm-intel kvm; do \
+		ko=$$(find $$cache/kernel-*/lib/modules -name "$$m.ko*" \
+			2>/dev/null | head -n 1); \
+		case $$ko in \
+		'') ;; \
+		*.xz) xz -dc "$$ko" >$(dir $@)$$m.ko ;; \
+		*.zst) zstd -qdc "$$ko" >$(dir $@)$$m.ko ;; \
+		*) cp "$$ko" $(dir $@)$$m.ko ;; \
+		esac; \
+	done
+all check-e2e: $(VMM_BINS) $(KVM_KO)
 
 $(UNIT): $(UNIT_OBJ) $(CUSE_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
