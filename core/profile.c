@@ -165,18 +165,26 @@ static const struct ks_ioctl_desc ioctl_descs[KS_IOCTL_COUNT] = {
 #undef KS_X
 };
 
+/* ioctl id + 1 by nr byte (0: no KVM ioctl has that nr) */
+static const unsigned char ioctl_by_nr[256] = {
+#define KS_X(name, dir, nr, size) [nr] = KS_IOCTL_##name + 1,
+	KS_KVM_IOCTLS(KS_X)
+#undef KS_X
+};
+
 int ks_ioctl_decode(const struct ks_profile *p, uint32_t cmd)
 {
 	bool generic = p->arch == KS_ARCH_S390 || !p->native_encoding_only;
 	bool ppc = p->arch == KS_ARCH_PPC;
-	int id;
+	int id = (int)ioctl_by_nr[cmd & 0xff] - 1;
 
-	for (id = 0; id < KS_IOCTL_COUNT; id++) {
-		if (ppc && cmd == ioctl_descs[id].ppc)
-			return id;
-		if (generic && cmd == ioctl_descs[id].generic)
-			return id;
-	}
+	/* the nr byte names the ioctl; the full number must match too */
+	if (id < 0 || (cmd >> 8 & 0xff) != KS_KVMIO)
+		return -1;
+	if (ppc && cmd == ioctl_descs[id].ppc)
+		return id;
+	if (generic && cmd == ioctl_descs[id].generic)
+		return id;
 	return -1;
 }
 
