@@ -119,11 +119,11 @@ static void send_resp(struct call *c, int64_t val, int32_t error,
 	c->done = true;
 }
 
-/* The kernel runs the call itself: it is not on one of our fds. */
-static void answer_continue(struct call *c)
+/* The kernel runs the call itself (for why: "not ours", ...). */
+static void answer_continue(struct call *c, const char *why)
 {
-	run_debug("%d: %s on fd %d: not ours, passed on", (int)c->tid,
-		  kind_name(c->kind), c->fd);
+	run_debug("%d: %s on fd %d: %s, passed on", (int)c->tid,
+		  kind_name(c->kind), c->fd, why);
 	send_resp(c, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
@@ -413,7 +413,7 @@ static void do_cmma(struct call *c, bool get)
 
 	/* the system fd (EINVAL) and HTAB fds (ENOTTY) are CUSE's to answer */
 	if (c->who.kind != KVMSHIM_KIND_VM) {
-		answer_continue(c);
+		answer_continue(c, "not a VM fd");
 		return;
 	}
 	if (creator_mismatch(c)) {
@@ -445,7 +445,7 @@ static void do_cmma(struct call *c, bool get)
 		run_log("CMMA transfer for %d through the daemon failed (%s); "
 			"passing it to the node",
 			(int)c->tid, strerror((int)-ret));
-		answer_continue(c);
+		answer_continue(c, "the daemon could not run it");
 		return;
 	}
 	ret = write_back(c, &log, &out);
@@ -515,7 +515,7 @@ static uint32_t trap_kind(const struct run_node *n, uint32_t cmd)
 static void serve(struct call *c)
 {
 	if (!c->kind || !ours(c)) {
-		answer_continue(c);
+		answer_continue(c, "not ours");
 		return;
 	}
 	switch (c->kind) {

@@ -339,4 +339,60 @@ static inline bool tr_have_dev_kvm(void)
 	return stat("/dev/kvm", &st) == 0;
 }
 
+/* ---- a real /dev/kvm from the kernel's own modules ---- */
+
+#define TR_KVM_KO_DIR "/lib/modules/kvm"
+
+/* insmod, quietly: 0 if the module is in (or was already). */
+static inline int tr_insmod(const char *name)
+{
+	char path[128];
+	const char *argv[] = { "insmod", path, NULL };
+	struct tr_proc p;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/%s.ko", TR_KVM_KO_DIR, name);
+	if (access(path, R_OK))
+		return -ENOENT;
+	tr_spawn(&p, NULL, argv);
+	st = tr_finish(&p, 30000);
+	tr_free(&p);
+	return st ? -EIO : 0;
+}
+
+static inline void tr_rmmod(const char *name)
+{
+	const char *argv[] = { "rmmod", name, NULL };
+	struct tr_proc p;
+
+	tr_spawn(&p, NULL, argv);
+	tr_finish(&p, 30000);
+	tr_free(&p);
+}
+
+/*
+ * Loads KVM (kvm-amd works under TCG with SVM) if there is no /dev/kvm
+ * and the lab VM has the modules: true if it did (tr_kvm_unload undoes).
+ */
+static inline bool tr_kvm_load(void)
+{
+	if (tr_have_dev_kvm() || tr_insmod("irqbypass") || tr_insmod("kvm"))
+		return false;
+	if (tr_insmod("kvm-amd") && tr_insmod("kvm-intel")) {
+		tr_rmmod("kvm");
+		tr_rmmod("irqbypass");
+		return false;
+	}
+	return e2e_wait_path("/dev/kvm", true, 3000);
+}
+
+static inline void tr_kvm_unload(void)
+{
+	tr_rmmod("kvm_amd");
+	tr_rmmod("kvm_intel");
+	tr_rmmod("kvm");
+	tr_rmmod("irqbypass");
+	e2e_wait_path("/dev/kvm", false, 3000);
+}
+
 #endif /* KVMSHIM_TEST_E2E_T_RUN_H */

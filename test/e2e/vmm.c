@@ -594,6 +594,33 @@ out:
 	close(sys);
 }
 
+/* Is /dev/kvm kvmshim's node?  A VM, a table and, on ppc970, an RMA. */
+static void test_basic(void)
+{
+	int sys = open_dev();
+	uint32_t order = ORDER;
+	struct kvm_allocate_rma a = { 0 };
+	long vm, fd;
+
+	is(kvm_n(sys, KVM_CHECK_EXTENSION, KVM_CAP_PPC_HTAB_FD), 1,
+	   "%s is kvmshim's ppc node (KVM_CAP_PPC_HTAB_FD)", dev);
+	vm = kvm_n(sys, KVM_CREATE_VM, 0);
+	ok(vm >= 0, "KVM_CREATE_VM (%s)", res(vm));
+	if (vm >= 0) {
+		is(kvm((int)vm, KVM_PPC_ALLOCATE_HTAB, &order), 0,
+		   "ALLOCATE_HTAB");
+		if (kvm_n(sys, KVM_CHECK_EXTENSION, KVM_CAP_PPC_RMA) == 2) {
+			fd = kvm((int)vm, KVM_ALLOCATE_RMA, &a);
+			ok(fd >= 0 && a.rma_size == 64 << 20,
+			   "ALLOCATE_RMA (%s)", res(fd));
+			if (fd >= 0)
+				close((int)fd);
+		}
+		close((int)vm);
+	}
+	close(sys);
+}
+
 /* ---- processes and threads ---- */
 
 /* A VM of one's own, with a table and a read fd that works. */
@@ -1101,9 +1128,10 @@ out:
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmm [-d DEVICE] [-x launcher|nolauncher|real] "
-			"ppc|s390|fork|own|threads|emfile|hold-create|hold-rma|"
-			"hold-htab|orphan|signal|signal-norestart...\n");
+	fprintf(stderr,
+		"usage: vmm [-d DEVICE] [-x launcher|nolauncher|real] "
+		"ppc|basic|s390|fork|own|threads|emfile|hold-create|hold-rma|"
+		"hold-htab|orphan|signal|signal-norestart...\n");
 	exit(2);
 }
 
@@ -1134,6 +1162,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(t, "ppc"))
 			test_ppc();
+		else if (!strcmp(t, "basic"))
+			test_basic();
 		else if (!strcmp(t, "s390"))
 			test_s390();
 		else if (!strcmp(t, "fork"))
