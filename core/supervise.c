@@ -61,7 +61,7 @@ static unsigned int add_trap(const struct ks_profile *p, int id, uint32_t kind,
 	for (i = 0; i < 2 && n < max; i++) {
 		if (i == 1 && cmds[1] == cmds[0])
 			break;
-		/* only what the profile accepts: the rest is CUSE's to refuse */
+		/* only what the profile accepts: CUSE answers the rest */
 		if (ks_ioctl_decode(p, cmds[i]) != id)
 			continue;
 		traps[n].cmd = cmds[i];

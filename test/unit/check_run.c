@@ -15,6 +15,8 @@
 #include "core/status.h"
 #include "core/supervise.h"
 #include "core/token.h"
+#include "cuse/control.h"
+#include "cuse/control_run.h"
 
 #define CLIENT UNIT_TGID
 #define SUPERVISOR 777
@@ -408,6 +410,80 @@ START_TEST(test_remote_uctx)
 }
 END_TEST
 
+static void ctl_prepare(struct ctl_call *c, struct kvmshim_ctl_request *req,
+			struct ks_engine *eng, uint32_t op)
+{
+	memset(c, 0, sizeof(*c));
+	memset(req, 0, sizeof(*req));
+	req->op = op;
+	c->req = req;
+	c->eng = eng;
+	c->fd = -1;
+	c->data.max = CTL_MAX_REPLY;
+	c->peer.pid = SUPERVISOR;
+	c->peer.uid = 0;
+}
+
+START_TEST(test_control_ops)
+{
+	struct cm_vm v = big_vm();
+	struct kvmshim_ctl_request req;
+	struct kvmshim_ctl_cmma in = { .cmd = KS_S390_GET_CMMA_BITS };
+	struct kvmshim_ctl_cmma_out out;
+	struct kvmshim_run_info info;
+	struct ks_s390_cmma_log *log = (struct ks_s390_cmma_log *)in.log;
+	struct ctl_call c;
+	uint64_t proof;
+
+	ck_assert_int_eq(control_run_register(), 0);
+	ck_assert_str_eq(ctl_op_name(KVMSHIM_CTL_RUN_INFO), "run-info");
+	ctl_prepare(&c, &req, v.eng, KVMSHIM_CTL_RUN_INFO);
+	ctl_dispatch(&c);
+	ck_assert_int_eq(c.reply.error, 0);
+	ck_assert_uint_eq(c.reply.len, sizeof(info));
+	memcpy(&info, c.data.p, sizeof(info));
+	ck_assert_uint_eq(info.n_traps, 3);
+	ck_assert_uint_eq(info.vms, 1);
+	sb_free(&c.data);
+
+	ck_assert_int_eq(proof_as(v.h, SUPERVISOR, &proof), 0);
+	log->count = 1;
+	log->flags = PEEK;
+	log->values = 0x7f0000000000;
+	ctl_prepare(&c, &req, v.eng, KVMSHIM_CTL_CMMA);
+	req.token = proof;
+	req.owner_tgid = getpid();
+	c.payload = &in;
+	c.payload_len = sizeof(in) - 1;
+	ctl_dispatch(&c);
+	ck_assert_int_eq(c.reply.error, -EINVAL);
+	c.payload_len = sizeof(in);
+	ctl_dispatch(&c);
+	ck_assert_int_eq(c.reply.error, -EBADF);
+	c.in_fds[0] = memfd();
+	c.n_in_fds = 1;
+	/* a client that is gone, another user's client */
+	req.owner_tgid = 0x3fffffff;
+	ctl_dispatch(&c);
+	ck_assert_int_eq(c.reply.error, -ESRCH);
+	req.owner_tgid = getpid();
+	c.peer.uid = getuid() + 1;
+	ctl_dispatch(&c);
+	ck_assert_int_eq(c.reply.error, -EPERM);
+	/* the proof is still good: it was not used */
+	c.peer.uid = getuid();
+	ctl_dispatch(&c);
+	ck_assert_int_eq(c.reply.error, 0);
+	ck_assert_uint_eq(c.reply.len, sizeof(out));
+	memcpy(&out, c.data.p, sizeof(out));
+	/* the client is not the VM's creator */
+	ck_assert_int_eq(out.result, getpid() == CLIENT ? -ENXIO : -EIO);
+	sb_free(&c.data);
+	close(c.in_fds[0]);
+	cm_free(&v);
+}
+END_TEST
+
 Suite *suite_run(void);
 Suite *suite_run(void)
 {
@@ -421,6 +497,7 @@ Suite *suite_run(void)
 	tcase_add_test(tc, test_cmma_exact_sizes);
 	tcase_add_test(tc, test_cmma_rows);
 	tcase_add_test(tc, test_remote_uctx);
+	tcase_add_test(tc, test_control_ops);
 	suite_add_tcase(s, tc);
 	return s;
 }
