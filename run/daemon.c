@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -61,6 +62,8 @@ int ks_vm_proof(int fd, uint64_t *token)
 	return xioctl(fd, KVMSHIM_VM_PROOF, token);
 }
 
+static const struct timeval ctl_timeout = { .tv_sec = 10 };
+
 static int ctl_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -72,6 +75,11 @@ static int ctl_connect(const char *path)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* a daemon that stops answering must not hold the program forever */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &ctl_timeout,
+		   sizeof(ctl_timeout));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ctl_timeout,
+		   sizeof(ctl_timeout));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err = -errno;
 		close(fd);

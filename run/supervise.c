@@ -440,6 +440,14 @@ static void do_cmma(struct call *c, bool get)
 	if (!ret)
 		ret = ctl_cmma(c->s->node->control, proof, c->tgid, &in,
 			       c->s->memfd, &out);
+	/* no answer after the request went out: it may have run */
+	if (ret == -EAGAIN || ret == -EPROTO || ret == -ECONNRESET) {
+		run_log("no answer from the daemon for a CMMA transfer of %d: "
+			"%s",
+			(int)c->tid, strerror((int)-ret));
+		answer(c, -EIO);
+		return;
+	}
 	if (ret) {
 		/* it did not run: CUSE can still do it, within its limits */
 		run_log("CMMA transfer for %d through the daemon failed (%s); "
