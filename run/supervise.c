@@ -365,18 +365,17 @@ static void do_allocate_rma(struct call *c)
 
 static int read_values(struct call *c, const struct ks_s390_cmma_log *log)
 {
-	size_t n;
+	size_t n = 0;
 
-	if (ftruncate(c->s->memfd, 0))
-		return -errno;
 	/* only what SET will read: checks that fail first read nothing */
-	if (log->flags || !log->count || log->count > KS_S390_SKEYS_MAX)
-		return 0;
-	/* as far as it is readable: the daemon fails at the first hole */
-	n = target_rw(c->tgid, log->values, c->s->vals, log->count, false);
+	if (!log->flags && log->count && log->count <= KS_S390_SKEYS_MAX)
+		/* as far as readable: the daemon fails where the file ends */
+		n = target_rw(c->tgid, log->values, c->s->vals, log->count,
+			      false);
 	if (n && pwrite(c->s->memfd, c->s->vals, n, 0) != (ssize_t)n)
 		return -EIO;
-	return 0;
+	/* the file's size is the readable length; its pages stay */
+	return ftruncate(c->s->memfd, (off_t)n) ? -errno : 0;
 }
 
 /* Linux's order: the values (row 9), then the struct (row 10). */
@@ -424,8 +423,8 @@ static void do_cmma(struct call *c, bool get)
 		answer(c, -EFAULT);
 		return;
 	}
-	ret = get ? ftruncate(c->s->memfd, 0) ? -errno : 0 :
-		    read_values(c, &log);
+	/* GET: the daemon says how many bytes it wrote */
+	ret = get ? 0 : read_values(c, &log);
 	if (ret) {
 		answer(c, ret);
 		return;
