@@ -189,7 +189,7 @@ $(KVM_KO):
 		*) cp "$$ko" $(dir $@)$$m.ko ;; \
 		esac; \
 	done
-all check-e2e: $(VMM_BINS) $(KVM_KO)
+all check-e2e check-native: $(VMM_BINS) $(KVM_KO)
 
 $(UNIT): $(UNIT_OBJ) $(CUSE_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
