@@ -95,13 +95,14 @@ uint64_t ks_mem_used(const struct ks_engine *eng)
 	return atomic_load(&((struct ks_engine *)eng)->mem_used);
 }
 
-int ks_no_launcher(struct ks_engine *eng, const char *ioctl_name)
+int ks_no_launcher(struct ks_engine *eng, const char *ioctl_name,
+		   const char *then)
 {
 	ks_log(LOG_NOTICE,
-	       "%s needs a new file descriptor, which a CUSE reply cannot "
-	       "carry: run the program under kvmshim-run, or use the "
-	       "KVMSHIM_FD_* private ioctls",
-	       ioctl_name);
+	       "%s returns a new file descriptor, which a CUSE reply cannot "
+	       "carry: run the program under kvmshim-run, or issue "
+	       "KVMSHIM_FD_REQUEST on the same fd and %s",
+	       ioctl_name, then);
 	return -eng->cfg.no_launcher_errno;
 }
 

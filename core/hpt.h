@@ -286,6 +286,7 @@ struct ks_hpt_state {
 	struct ks_hpt *cur; /* NULL: no HPT */
 	bool mmu_ready;
 	unsigned int readers; /* open HTAB read fds */
+	unsigned int writers; /* open HTAB write fds (status only) */
 	struct ks_hpt_resize *resize; /* pending, or NULL */
 	/* the resize worker (one thread at a time per VM) */
 	pthread_cond_t cond;

@@ -69,6 +69,7 @@ long ks_priv_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 		   struct ks_uctx *u);
 
 /* What an fd-returning ioctl answers once all its checks passed (D6). */
-int ks_no_launcher(struct ks_engine *eng, const char *ioctl_name);
+int ks_no_launcher(struct ks_engine *eng, const char *ioctl_name,
+		   const char *then);
 
 #endif /* KVMSHIM_CORE_INTERNAL_H */

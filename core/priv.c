@@ -8,6 +8,7 @@
 
 #include "cmma.h"
 #include "hpt.h"
+#include "htab.h"
 #include "internal.h"
 #include "token.h"
 
@@ -28,6 +29,8 @@ static long priv_whoami(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 	w.arch = h->eng->cfg.profile.arch == KS_ARCH_PPC ? KVMSHIM_ARCH_PPC :
 							   KVMSHIM_ARCH_S390;
 	w.oflags = (__u32)h->oflags;
+	if (h->kind == KS_HANDLE_HTAB)
+		w.htab_flags = ks_htab_flags(h);
 	if (h->vm) {
 		w.vm_id = h->vm->id;
 		w.creator_tgid = h->vm->creator_tgid;

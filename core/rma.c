@@ -429,7 +429,9 @@ long ks_ioctl_allocate_rma(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u)
 	pthread_mutex_unlock(&pool->lock);
 	if (!n_free)
 		return -ENOMEM;
-	return ks_no_launcher(vm->eng, "KVM_ALLOCATE_RMA");
+	return ks_no_launcher(vm->eng, "KVM_ALLOCATE_RMA",
+			      "claim the token over the control socket "
+			      "(KVMSHIM_CTL_CLAIM)");
 }
 
 /* A memfd of exactly size bytes that can neither grow nor shrink. */

@@ -75,7 +75,9 @@ long ks_sys_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 		ret = sys_check_vm_type(p, arg);
 		if (ret)
 			return ret;
-		return ks_no_launcher(h->eng, "KVM_CREATE_VM");
+		return ks_no_launcher(h->eng, "KVM_CREATE_VM",
+				      "KVMSHIM_BIND the token on an O_RDWR "
+				      "open of the system node");
 	}
 	/* Q18: anything else on the system fd, VM ioctls included */
 	return -EINVAL;

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "htab.h"
 #include "internal.h"
 #include "log.h"
 #include "rma.h"
@@ -230,10 +231,7 @@ static int fd_request_vm(struct ks_fd_req *r)
 	case KS_IOCTL_PPC_GET_HTAB_FD:
 		if (p->arch != KS_ARCH_PPC)
 			break;
-		/* the HTAB stream registers its handler here */
-		ks_log(LOG_NOTICE,
-		       "KVMSHIM_FD_REQUEST: no HTAB stream objects");
-		return -EOPNOTSUPP;
+		return ks_htab_fd_request(r);
 	}
 	/* CREATE_VM, and what the profile lacks, are unknown VM ioctls */
 	return -ENOTTY;
