@@ -75,7 +75,8 @@ BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEMO := $(BUILD)/test/kvmshim-demo
 
 CTL := $(BUILD)/kvmshimctl
-PROGRAMS := $(DAEMON) $(CTL)
+RUN := $(BUILD)/kvmshim-run
+PROGRAMS := $(DAEMON) $(CTL) $(RUN)
 TESTS := $(UNIT) $(E2E_BINS) $(DEMO)
 
 .PHONY: all check check-unit check-e2e check-native check-headers demo \
@@ -137,6 +138,43 @@ $(CTL): ctl/kvmshimctl.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(ALL_LDFLAGS)
 
+# kvmshim-run: the launcher and supervisor; no engine, no libfuse.
+RUN_SRC := $(wildcard run/*.c)
+RUN_OBJ := $(RUN_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/run/%.o: run/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(RUN): $(RUN_OBJ)
+	$(CC) $^ -o $@ $(ALL_LDFLAGS) $(SECCOMP_LIBS)
+
+# A stand-in for an unmodified VMM (only <linux/kvm.h>), static and
+# dynamic, and the lab VM kernel's own KVM modules (a real /dev/kvm under
+# TCG): extra files for the lab VM.
+VMM_DIR := $(BUILD)/labvm-extra/opt/kvmshim/vmm
+VMM_BINS := $(VMM_DIR)/vmm-static $(VMM_DIR)/vmm-dynamic
+VMM_CFLAGS := -std=gnu11 $(WARN) $(OPT) -g -D_GNU_SOURCE -pthread
+KVM_KO := $(BUILD)/labvm-extra/lib/modules/kvm/kvm.ko
+$(VMM_DIR)/vmm-static: test/e2e/vmm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) -static $< -o $@
+$(VMM_DIR)/vmm-dynamic: test/e2e/vmm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) $< -o $@
+$(KVM_KO):
+	@mkdir -p $(dir $@)
+	@kdir=$$(test/labvm/kernel.sh) || exit 1; \
+	for m in irqbypass kvm-amd kvm-intel kvm; do \
+		ko=$$(find $$kdir/lib/modules -name "$$m.ko*" | head -n 1); \
+		case $$ko in \
+		'') ;; \
+		*.xz) xz -dc "$$ko" >$(dir $@)$$m.ko ;; \
+		*.zst) zstd -qdc "$$ko" >$(dir $@)$$m.ko ;; \
+		*) cp "$$ko" $(dir $@)$$m.ko ;; \
+		esac; \
+	done
+all check-native: $(VMM_BINS)
+check-e2e: $(VMM_BINS) $(KVM_KO)
+
 $(UNIT): $(UNIT_OBJ) $(CUSE_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(ALL_LDFLAGS) $(CHECK_LIBS) $(FUSE_LIBS) $(CAP_LIBS) \
@@ -196,7 +234,7 @@ MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 
 SERVICE := $(BUILD)/systemd/kvmshimd@.service
-MANPAGES := man/kvmshim.7 man/kvmshimd.8 man/kvmshimctl.1
+MANPAGES := man/kvmshim.7 man/kvmshimd.8 man/kvmshimctl.1 man/kvmshim-run.1
 
 # the unit names the installed daemon, so it follows SBINDIR every time
 $(SERVICE): systemd/kvmshimd@.service.in FORCE
@@ -208,6 +246,7 @@ $(SERVICE): systemd/kvmshimd@.service.in FORCE
 install: $(PROGRAMS) $(SERVICE)
 	install -D -m 755 $(DAEMON) $(DESTDIR)$(SBINDIR)/kvmshimd
 	install -D -m 755 $(CTL) $(DESTDIR)$(BINDIR)/kvmshimctl
+	install -D -m 755 $(RUN) $(DESTDIR)$(BINDIR)/kvmshim-run
 	install -D -m 644 -t $(DESTDIR)$(INCLUDEDIR)/kvmshim \
 		uapi/kvmshim/kvm.h uapi/kvmshim/kvmshim.h
 	install -D -m 644 $(SERVICE) $(DESTDIR)$(SYSTEMDUNITDIR)/kvmshimd@.service
@@ -223,6 +262,7 @@ install: $(PROGRAMS) $(SERVICE)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/kvmshimd $(DESTDIR)$(BINDIR)/kvmshimctl \
+		$(DESTDIR)$(BINDIR)/kvmshim-run \
 		$(DESTDIR)$(INCLUDEDIR)/kvmshim/kvm.h \
 		$(DESTDIR)$(INCLUDEDIR)/kvmshim/kvmshim.h \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/kvmshimd@.service \

@@ -349,7 +349,31 @@ long ks_token_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 			return -ENOTTY;
 		return token_bind(h, arg, u);
 	}
+	if (cmd == KVMSHIM_VM_PROOF)
+		return ks_vm_proof_ioctl(h, arg, u);
 	return -ENOTTY;
+}
+
+int ks_token_take(struct ks_engine *eng, uint64_t token, pid_t tgid,
+		  const struct ks_token_kind *kind, void **obj)
+{
+	struct ks_tokens *t = ks_engine_tokens(eng);
+	struct ks_token **pp, *tok = NULL;
+
+	*obj = NULL;
+	pthread_mutex_lock(&t->lock);
+	pp = token_find(t, token);
+	if (pp && (*pp)->kind == kind && token_is_callers(*pp, tgid)) {
+		tok = *pp;
+		*pp = tok->next;
+		t->n--;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!tok)
+		return -ENOENT;
+	*obj = tok->obj;
+	free(tok);
+	return 0;
 }
 
 /* ---- claim (control socket) ---- */

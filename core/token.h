@@ -102,6 +102,18 @@ struct ks_fd_req {
 int ks_token_issue(struct ks_fd_req *r, const struct ks_token_kind *kind,
 		   void *obj, int accmode);
 
+/*
+ * Uses up a token of the given kind that tgid requested (a foreign,
+ * unknown, expired or other-kind token: -ENOENT, and it stays as it was).
+ * On success the caller owns *obj and must release it as the kind's
+ * cancel would.
+ */
+int ks_token_take(struct ks_engine *eng, uint64_t token, pid_t tgid,
+		  const struct ks_token_kind *kind, void **obj);
+
+/* KVMSHIM_VM_PROOF (core/supervise.c). */
+long ks_vm_proof_ioctl(struct ks_handle *h, uint64_t arg, struct ks_uctx *u);
+
 /* FD_REQUEST handlers of the domains (called after ks_uctx_ready). */
 int ks_sys_fd_create_vm(struct ks_fd_req *r);
 int ks_rma_fd_request(struct ks_fd_req *r);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "control_run.h"
 #include "core/log.h"
 #include "daemon.h"
 #include "logging.h"
@@ -168,6 +169,8 @@ static int open_control(struct daemon *d)
 	if (!d->opts.control[0])
 		return 0;
 	ret = ctl_open(&d->ctl, &cfg);
+	if (!ret && control_run_register())
+		ks_log(LOG_WARNING, "no control operations for kvmshim-run");
 	if (!ret) {
 		/* the socket gets the nodes' group and mode */
 		if (!sock.mode)

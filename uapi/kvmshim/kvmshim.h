@@ -361,4 +361,75 @@ struct kvmshim_ctl_reply {
 	struct kvmshim_fd_info info; /* CLAIM */
 };
 
+/*
+ * kvmshim-run (0x42 and control operations 0x40-0x4f).
+ *
+ * KVMSHIM_VM_PROOF on a VM handle returns a single-use token that names the
+ * handle's VM.  It shows that the process holding it has a descriptor of
+ * the VM, and only that process can use it, within KVMSHIM_TOKEN_TTL_MS,
+ * over the control socket (KVMSHIM_CTL_CMMA).  ENOTTY on other handles,
+ * EFAULT if the token cannot be written, ENFILE when too many tokens are
+ * pending.
+ */
+#define KVMSHIM_VM_PROOF _IOR(KVMSHIM_IO, 0x42, __u64)
+
+/* What kvmshim-run must trap: the KVM ioctls that need it, per number. */
+#define KVMSHIM_TRAP_CREATE_VM 1
+#define KVMSHIM_TRAP_GET_HTAB_FD 2
+#define KVMSHIM_TRAP_ALLOCATE_RMA 3
+#define KVMSHIM_TRAP_GET_CMMA_BITS 4
+#define KVMSHIM_TRAP_SET_CMMA_BITS 5
+
+#define KVMSHIM_RUN_TRAPS_MAX 16
+
+struct kvmshim_run_trap {
+	__u32 cmd; /* an ioctl number the profile accepts, low 32 bits */
+	__u32 kind; /* KVMSHIM_TRAP_* */
+};
+
+/* KVMSHIM_CTL_RUN_INFO reply payload. */
+struct kvmshim_run_info {
+	__u32 arch; /* KVMSHIM_ARCH_* */
+	__u32 n_traps;
+	struct kvmshim_run_trap traps[KVMSHIM_RUN_TRAPS_MAX];
+	/* the engine now, for tests and diagnostics */
+	__u32 tokens_pending;
+	__u32 vms;
+	__u32 rma_free;
+	__u32 rma_total;
+};
+
+/*
+ * KVMSHIM_CTL_CMMA runs KVM_S390_GET_CMMA_BITS or KVM_S390_SET_CMMA_BITS
+ * for a client of kvmshim-run, with no transport limit on the values.  The
+ * request's token is a KVMSHIM_VM_PROOF of the peer, its owner_tgid the
+ * client (checked against the VM's creator, EIO); the peer must be root or
+ * the client's user.  The request carries a memfd (SCM_RIGHTS) standing
+ * for the client's values buffer: SET reads the values from it (a file
+ * shorter than count means the client's buffer is unreadable from there
+ * on), GET writes them into it from offset 0.  The reply payload is a
+ * struct kvmshim_ctl_cmma_out whose result is the ioctl's result; the
+ * reply's error is set only if the operation could not run at all (ENOENT:
+ * bad proof; EPERM, ESRCH: the client; EINVAL, EBADF: a malformed request).
+ */
+struct kvmshim_ctl_cmma {
+	__u32 cmd; /* the KVM ioctl number */
+	__u32 flags; /* must be 0 */
+	__u64 arg; /* the client's address of its struct */
+	__u8 log[32]; /* struct kvm_s390_cmma_log as read from the client */
+};
+
+#define KVMSHIM_CMMA_WROTE_LOG (1U << 0)
+#define KVMSHIM_CMMA_WROTE_VALUES (1U << 1)
+
+struct kvmshim_ctl_cmma_out {
+	__s32 result; /* 0 or a negative errno */
+	__u32 written; /* KVMSHIM_CMMA_WROTE_*: what the client gets */
+	__u64 values_len; /* GET: value bytes in the memfd from offset 0 */
+	__u8 log[32]; /* the struct to write back (WROTE_LOG) */
+};
+
+#define KVMSHIM_CTL_RUN_INFO 0x40
+#define KVMSHIM_CTL_CMMA 0x41
+
 #endif /* KVMSHIM_UAPI_KVMSHIM_H */

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * User access for a caller in another process whose memory a helper
+ * (kvmshim-run) copies: small regions come in the request, large ones in a
+ * file.  The transport has no per-request limit.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "supervise.h"
+
+static struct ks_uctx_region *region_of(struct ks_uctx_remote *x,
+					uint64_t uaddr, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < x->n; i++) {
+		struct ks_uctx_region *r = &x->r[i];
+
+		if (uaddr >= r->uaddr && uaddr - r->uaddr <= r->len &&
+		    len <= r->len - (uaddr - r->uaddr))
+			return r;
+	}
+	return NULL;
+}
+
+static int remote_read(struct ks_uctx *u, void *dst, uint64_t uaddr, size_t len)
+{
+	struct ks_uctx_remote *x = (struct ks_uctx_remote *)u;
+	struct ks_uctx_region *r;
+	uint64_t off;
+	size_t done = 0;
+	ssize_t n;
+
+	if (!len)
+		return 0;
+	r = region_of(x, uaddr, len);
+	if (!r)
+		return -EFAULT;
+	off = uaddr - r->uaddr;
+	if (r->buf) {
+		memcpy(dst, (const char *)r->buf + off, len);
+		return 0;
+	}
+	/* a file shorter than the region: the caller's buffer ends there */
+	while (done < len) {
+		n = pread(r->fd, (char *)dst + done, len - done,
+			  (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int remote_want(struct ks_uctx *u, uint64_t uaddr, size_t len)
+{
+	(void)u, (void)uaddr, (void)len;
+	return 0;
+}
+
+static int remote_ready(struct ks_uctx *u)
+{
+	(void)u;
+	return 0;
+}
+
+static int remote_write(struct ks_uctx *u, uint64_t uaddr, const void *src,
+			size_t len)
+{
+	struct ks_uctx_remote *x = (struct ks_uctx_remote *)u;
+	struct ks_uctx_region *r;
+	uint64_t off;
+	size_t done = 0;
+	ssize_t n;
+
+	if (!len)
+		return 0;
+	r = region_of(x, uaddr, len);
+	if (!r)
+		return -EFAULT;
+	off = uaddr - r->uaddr;
+	if (r->buf) {
+		memcpy((char *)r->buf + off, src, len);
+	} else {
+		while (done < len) {
+			n = pwrite(r->fd, (const char *)src + done, len - done,
+				   (off_t)(off + done));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return -EFAULT;
+			done += (size_t)n;
+		}
+	}
+	r->written = true;
+	if (off + len > r->written_end)
+		r->written_end = off + len;
+	return 0;
+}
+
+static const struct ks_uctx_ops remote_ops = {
+	.read = remote_read,
+	.want = remote_want,
+	.ready = remote_ready,
+	.write = remote_write,
+};
+
+void ks_uctx_remote_init(struct ks_uctx_remote *x, const struct ks_caller *c)
+{
+	memset(x, 0, sizeof(*x));
+	x->u.ops = &remote_ops;
+	x->u.in_cap = SIZE_MAX;
+	x->u.out_cap = SIZE_MAX;
+	x->u.caller = *c;
+}
+
+int ks_uctx_remote_add(struct ks_uctx_remote *x, uint64_t uaddr, uint64_t len,
+		       void *buf, int fd)
+{
+	struct ks_uctx_region *r;
+
+	if (x->n == KS_UCTX_REMOTE_REGIONS)
+		return -ENOSPC;
+	r = &x->r[x->n++];
+	memset(r, 0, sizeof(*r));
+	r->uaddr = uaddr;
+	/* the address space ends at 2^64 */
+	r->len = len > UINT64_MAX - uaddr ? UINT64_MAX - uaddr : len;
+	r->buf = buf;
+	r->fd = buf ? -1 : fd;
+	return 0;
+}
