@@ -80,7 +80,8 @@ PROGRAMS := $(DAEMON) $(CTL) $(RUN)
 TESTS := $(UNIT) $(E2E_BINS) $(DEMO)
 
 .PHONY: all check check-unit check-e2e check-native check-headers demo \
-	bench deps install uninstall check-install format clean
+	bench deps deps-for install uninstall check-install check-all \
+	demo-run format clean
 
 all: $(PROGRAMS) $(TESTS) $(BENCH_BINS)
 
@@ -200,9 +201,20 @@ check-e2e: $(PROGRAMS) $(E2E_BINS) $(SERVICE)
 check-native: $(PROGRAMS) $(E2E_BINS)
 	test/e2e/run-all.sh $(BUILD)
 
-check: check-unit check-install check-e2e
+# "make check" and "make demo" work on a fresh machine: they install the
+# missing Debian packages first (as root), then build with what pkg-config
+# now finds, in a second make.
+check:
+	@$(MAKE) --no-print-directory deps-for check
+	@$(MAKE) --no-print-directory check-all
 
-demo: $(PROGRAMS) $(DEMO)
+check-all: check-unit check-install check-e2e
+
+demo:
+	@$(MAKE) --no-print-directory deps-for demo
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(PROGRAMS) $(DEMO)
 	@if [ -c /dev/cuse ] && [ "$$(id -u)" = 0 ]; then \
 		test/demo/run-demo.sh $(BUILD); \
 	else \
@@ -212,14 +224,26 @@ demo: $(PROGRAMS) $(DEMO)
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
+MISSING = $(shell for p in $(DEB_PKGS) $(DEB_TOOLS); do \
+	dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	grep -q 'ok installed' || echo $$p; done)
+
+# Installs what is missing; does nothing when everything is there.
 deps:
-	@missing=""; for p in $(DEB_PKGS) $(DEB_TOOLS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
-		grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	@missing="$(strip $(MISSING))"; \
+	if [ -z "$$missing" ]; then \
+		echo "all dependencies are installed"; exit 0; fi; \
+	echo "installing: $$missing"; \
+	apt-get install -y --no-install-recommends $$missing || \
+	{ apt-get update -q && \
+	  apt-get install -y --no-install-recommends $$missing; }
+
+deps-for:
+	@missing="$(strip $(MISSING))"; \
 	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get install -y --no-install-recommends $$missing; \
-	else echo "all dependencies are installed"; fi
+		if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps; \
+		else echo "missing packages: $$missing;" \
+			"run 'sudo make deps' first" >&2; exit 1; fi; fi
 
 # Where make install puts things; systemd, udev and modules-load.d also
 # search /usr/local/lib, so the default PREFIX works for all of them.
