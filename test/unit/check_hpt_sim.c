@@ -106,6 +106,28 @@ static struct kvmshim_ppc_info info(struct fx *f)
 	return in;
 }
 
+/* Fills PTEG idx / 8 with 8 valid entries: 0 or the first error. */
+static long pteg_fill(struct fx *f, uint64_t idx)
+{
+	uint64_t k;
+	long ret = 0;
+
+	for (k = 0; k < 8 && !ret; k++)
+		ret = enter(f, KVMSHIM_PPC_H_EXACT, (idx & ~7ULL) + k,
+			    A_V + (k << 7), A_R, NULL);
+	return ret;
+}
+
+/* A fresh, empty order-18 table. */
+static long fresh_table18(struct fx *f)
+{
+	uint32_t o = 18;
+
+	/* a different order first, so that nothing (not even a mark) stays */
+	ioc(f, KS_PPC_ALLOCATE_HTAB, &(uint32_t){ 19 });
+	return ioc(f, KS_PPC_ALLOCATE_HTAB, &o);
+}
+
 START_TEST(test_h_enter_slots)
 {
 	uint64_t idx, i;
@@ -164,6 +186,22 @@ START_TEST(test_h_enter_checks)
 	ck_assert_errno(enter(&f, KVMSHIM_PPC_H_AVPN, 0, A_V, A_R, NULL),
 			EINVAL);
 	ck_assert_uint_eq(info(&f).valid, 0);
+	/* the index and slot checks come before those of the entry (§6) */
+	ck_assert_int_eq(enter(&f, KVMSHIM_PPC_H_EXACT, 100, A_V, A_R, NULL),
+			 0);
+	ck_assert_errno(enter(&f, KVMSHIM_PPC_H_EXACT, 100, A_V | (1ULL << 63),
+			      A_R, NULL),
+			ENOSPC);
+	ck_assert_errno(enter(&f, KVMSHIM_PPC_H_EXACT, 100,
+			      A_V | KS_HPTE_V_LARGE, 0x2000, NULL),
+			ENOSPC);
+	ck_assert_errno(enter(&f, 0, 16384, A_V | (1ULL << 63), A_R, NULL),
+			EINVAL);
+	ck_assert_int_eq(pteg_fill(&f, 200), 0);
+	ck_assert_errno(enter(&f, 0, 203, A_V | KS_HPTE_V_LARGE, 0x2000, NULL),
+			ENOSPC);
+	ck_assert_uint_eq(info(&f).valid, 9);
+	ck_assert_int_eq(fresh_table18(&f), 0);
 	/* row 3: HVLOCK, ABSENT stripped, VALID set; R bit 62 stripped */
 	ck_assert_int_eq(enter(&f, KVMSHIM_PPC_H_EXACT, 3, (A_V & ~1ULL) | 0x60,
 			       A_R | KS_HPTE_GR_MODIFIED, NULL),
