@@ -934,6 +934,85 @@ START_TEST(test_every_read_size)
 }
 END_TEST
 
+/*
+ * Long runs over whole storage chunks (4096 entries), as a booted guest's
+ * linear map makes them: fully present clean chunks, present chunks with
+ * a few marks, unbolted runs for BOLTED_ONLY, and empty stretches; read
+ * with QEMU's sizes and the largest transport chunk.
+ */
+static void m_fill_dense(struct htab_fix *f, struct model *m, uint64_t seed)
+{
+	uint64_t s = seed, i = 0;
+
+	while (i < m->npte) {
+		uint64_t x = prng(&s), run = 1 + prng(&s) % 9000, k;
+
+		for (k = 0; k < run && i < m->npte; k++, i++) {
+			uint64_t y = prng(&s);
+
+			if (x & 1)
+				continue;
+			m_insert(f, m, i,
+				 0x123400001ULL | ((y & 0xfff) << 7) |
+					 ((x & 2) ? 0x10 : (y & 0x10)),
+				 0x12345002ULL, !(y & 0x3ff0), false);
+			if (!(y & 0xfc000))
+				m_set_rc(f, m, i, 0x180);
+		}
+	}
+}
+
+START_TEST(test_dense_reads)
+{
+	static const size_t sizes[] = { 40, 136, 2048, 65536, 131072 };
+	const size_t size = sizes[_i % 5];
+	const bool bo = _i >= 5;
+	uint8_t *got = malloc(size), *want = malloc(size);
+	struct htab_fix f;
+	struct model m;
+	struct ks_handle *h;
+	uint64_t s = 0x2545f4914f6cdd1dULL + (uint64_t)_i;
+	int reads, zeros = 0, churns = 0;
+
+	htab_fix_init(&f, 20);
+	m.npte = 65536;
+	m.e = calloc(m.npte, sizeof(*m.e));
+	m_fill_dense(&f, &m, 5 + (uint64_t)_i);
+	m.index = (uint64_t)_i * 1000;
+	m.first = true;
+	m.bo = bo;
+	h = htab_open(f.vm, bo ? KS_GET_HTAB_BOLTED_ONLY : 0, m.index);
+	for (reads = 0; reads < 200000 && churns < 4; reads++) {
+		size_t wn;
+		ssize_t gn;
+
+		memset(got, 0xa5, size);
+		memset(want, 0xa5, size);
+		wn = m_read(&m, want, size);
+		gn = htab_rd(h, got, size);
+		if (gn != (ssize_t)wn || memcmp(got, want, size))
+			ck_abort_msg(
+				"size %zu read %d: got %zd bytes, want %zu",
+				size, reads, gn, wn);
+		if (!m.first && wn == 0 && ++zeros >= 2) {
+			m_compare(&f, &m);
+			m_churn(&f, &m, &s);
+			churns++;
+			zeros = 0;
+		} else if (wn) {
+			zeros = 0;
+		}
+	}
+	ck_assert_int_eq(churns, 4);
+	m_compare(&f, &m);
+	ks_release(h);
+	free(m.e);
+	free(got);
+	free(want);
+	htab_fix_fini(&f);
+}
+END_TEST
+
 /* ---- concurrency: reads of one stream and guest changes race ---- */
 
 struct race {
@@ -1037,6 +1116,7 @@ Suite *suite_htab(void)
 	tcase_add_test(tc, test_index_truncation);
 	tcase_add_test(tc, test_table_replaced);
 	tcase_add_loop_test(tc, test_every_read_size, 0, 301);
+	tcase_add_loop_test(tc, test_dense_reads, 0, 10);
 	tcase_add_test(tc, test_concurrent_reads);
 	suite_add_tcase(s, tc);
 	return s;
