@@ -439,6 +439,65 @@ START_TEST(test_start_past_end)
 }
 END_TEST
 
+/* A shrink leaves a stream's index past the end: its next read wraps. */
+START_TEST(test_shrink_wraps_stream)
+{
+	struct ks_ppc_resize_hpt rh = { 0, 18, 0 };
+	struct htab_fix f;
+	struct ks_handle *h, *g;
+	uint8_t buf[256], want[64];
+	size_t n;
+
+	htab_fix_init(&f, 20);
+	/* example A at its order-20 position, bolted */
+	ck_assert_int_eq(htab_insert(f.vm, 64728, EX_V, EX_R, false), 0);
+	h = htab_open(f.vm, 0, 40000);
+	g = htab_open(f.vm, 0, 40000);
+	/* h: one record {40000, 0, 24728}; its index is now 64728 */
+	ck_assert_int_eq(htab_rd(h, buf, 32), 8);
+	ck_assert_int_eq(htab_alloc(f.vm, 18), 0);
+	/* g: first pass, index 40000 >= 16384: 0, and the pass is over */
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	ck_assert_int_eq(htab_insert(f.vm, 15576, EX_V, EX_R, false), 0);
+	/* later pass from 0: only the new entry */
+	n = htab_hdr(want, 15576, 1, 0);
+	n += htab_hpte(want + n, EX_V | 0x40, EX_R);
+	ck_assert_int_eq(htab_rd(g, buf, 256), (ssize_t)n);
+	ck_assert_mem_eq(buf, want, n);
+	/* h: its index (64728) is past the end too; the mark is shared */
+	ck_assert_int_eq(htab_rd(h, buf, 256), 0);
+	ck_assert_int_eq(htab_rd(h, buf, 256), 0);
+	/* and the same after a commit that shrinks 20 -> 18 */
+	ks_release(g);
+	ck_assert_int_eq(htab_alloc(f.vm, 20), 0);
+	ck_assert_int_eq(htab_insert(f.vm, 64728, EX_V, EX_R, false), 0);
+	g = htab_open(f.vm, 0, 60000);
+	ck_assert_int_eq(htab_rd(g, buf, 32), 8);
+	htab_set_ready(f.vm, 1);
+	ck_assert_int_eq(unit_ioctl(f.vm, KS_PPC_RESIZE_HPT_PREPARE,
+				    (uintptr_t)&rh),
+			 100);
+	while (unit_ioctl(f.vm, KS_PPC_RESIZE_HPT_PREPARE, (uintptr_t)&rh))
+		;
+	ck_assert_int_eq(
+		unit_ioctl(f.vm, KS_PPC_RESIZE_HPT_COMMIT, (uintptr_t)&rh), 0);
+	ck_assert_uint_eq(htab_info(f.vm).npte, 16384);
+	/* the first read only wraps; then the entry, marked when it was
+	 * entered (h was open) and moved with its mark, at its new index */
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	n = htab_hdr(want, 15576, 1, 0);
+	n += htab_hpte(want + n, EX_V | 0x40, EX_R);
+	ck_assert_int_eq(htab_rd(g, buf, 256), (ssize_t)n);
+	ck_assert_mem_eq(buf, want, n);
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	ck_assert(htab_holds(f.vm, 15576, EX_V, EX_R));
+	ks_release(g);
+	ks_release(h);
+	htab_fix_fini(&f);
+}
+END_TEST
+
 /* Q3: emitted V has VALID and HVLOCK; R never the modified bit. */
 START_TEST(test_emitted_bits)
 {
@@ -1108,6 +1167,7 @@ Suite *suite_htab(void)
 	tcase_add_test(tc, test_r2_r3);
 	tcase_add_test(tc, test_r4);
 	tcase_add_test(tc, test_start_past_end);
+	tcase_add_test(tc, test_shrink_wraps_stream);
 	tcase_add_test(tc, test_emitted_bits);
 	tcase_add_test(tc, test_harvest_rc);
 	tcase_add_test(tc, test_bolted_only);
