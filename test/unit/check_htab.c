@@ -6,6 +6,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1080,6 +1081,7 @@ struct race {
 	_Atomic int stop;
 	_Atomic int bad;
 	_Atomic long records;
+	_Atomic long reads;
 };
 
 /* Whole, non-empty records inside the table; returns how many. */
@@ -1118,6 +1120,7 @@ static void *race_reader(void *arg)
 			x->bad = 1;
 		else
 			x->records += k;
+		x->reads++;
 	}
 	return NULL;
 }
@@ -1135,13 +1138,17 @@ START_TEST(test_concurrent_reads)
 	for (k = 0; k < 2; k++)
 		ck_assert_int_eq(pthread_create(&t[k], NULL, race_reader, &x),
 				 0);
-	for (k = 0; k < 20000; k++) {
+	/* on a loaded machine the readers may start late: go on until
+	 * they have read a few times while the table changes */
+	for (k = 0; k < 20000 || (x.reads < 16 && k < 20000000); k++) {
 		uint64_t i = prng(&s) % 16384;
 
 		if (k & 1)
 			htab_insert(f.vm, i, EX_V + (i << 7), EX_R, false);
 		else
 			htab_remove(f.vm, prng(&s) % 16384);
+		if (k >= 20000)
+			sched_yield();
 	}
 	x.stop = 1;
 	for (k = 0; k < 2; k++)
