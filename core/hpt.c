@@ -585,14 +585,13 @@ int ks_hpt_h_enter(struct ks_vm *vm, uint64_t flags, uint64_t *idx, uint64_t v,
 
 	if (flags & ~KVMSHIM_PPC_H_EXACT)
 		return -EINVAL;
-	ret = enter_check(vm, v, r);
-	if (ret)
-		return ret;
+	/* hpt.md §6: the index and the slot come before the entry's checks */
 	if (!t || *idx >= t->npte)
 		return -EINVAL;
 	if (flags & KVMSHIM_PPC_H_EXACT) {
 		if (idx_present(t, *idx))
 			return -ENOSPC;
+		i = *idx;
 	} else {
 		base = *idx & ~(uint64_t)(KS_HPTES_PER_GROUP - 1);
 		for (i = 0; i < KS_HPTES_PER_GROUP; i++)
@@ -600,9 +599,15 @@ int ks_hpt_h_enter(struct ks_vm *vm, uint64_t flags, uint64_t *idx, uint64_t v,
 				break;
 		if (i == KS_HPTES_PER_GROUP)
 			return -ENOSPC;
-		*idx = base + i;
+		i += base;
 	}
-	return enter_store(vm, *idx, v, r);
+	ret = enter_check(vm, v, r);
+	if (ret)
+		return ret;
+	ret = enter_store(vm, i, v, r);
+	if (!ret)
+		*idx = i;
+	return ret;
 }
 
 /* The entry H_REMOVE / H_PROTECT act on, or NULL for H_NOT_FOUND. */

@@ -106,6 +106,28 @@ static struct kvmshim_ppc_info info(struct fx *f)
 	return in;
 }
 
+/* Fills PTEG idx / 8 with 8 valid entries: 0 or the first error. */
+static long pteg_fill(struct fx *f, uint64_t idx)
+{
+	uint64_t k;
+	long ret = 0;
+
+	for (k = 0; k < 8 && !ret; k++)
+		ret = enter(f, KVMSHIM_PPC_H_EXACT, (idx & ~7ULL) + k,
+			    A_V + (k << 7), A_R, NULL);
+	return ret;
+}
+
+/* A fresh, empty order-18 table. */
+static long fresh_table18(struct fx *f)
+{
+	uint32_t o = 18;
+
+	/* a different order first, so that nothing (not even a mark) stays */
+	ioc(f, KS_PPC_ALLOCATE_HTAB, &(uint32_t){ 19 });
+	return ioc(f, KS_PPC_ALLOCATE_HTAB, &o);
+}
+
 START_TEST(test_h_enter_slots)
 {
 	uint64_t idx, i;
@@ -164,6 +186,22 @@ START_TEST(test_h_enter_checks)
 	ck_assert_errno(enter(&f, KVMSHIM_PPC_H_AVPN, 0, A_V, A_R, NULL),
 			EINVAL);
 	ck_assert_uint_eq(info(&f).valid, 0);
+	/* the index and slot checks come before those of the entry (§6) */
+	ck_assert_int_eq(enter(&f, KVMSHIM_PPC_H_EXACT, 100, A_V, A_R, NULL),
+			 0);
+	ck_assert_errno(enter(&f, KVMSHIM_PPC_H_EXACT, 100, A_V | (1ULL << 63),
+			      A_R, NULL),
+			ENOSPC);
+	ck_assert_errno(enter(&f, KVMSHIM_PPC_H_EXACT, 100,
+			      A_V | KS_HPTE_V_LARGE, 0x2000, NULL),
+			ENOSPC);
+	ck_assert_errno(enter(&f, 0, 16384, A_V | (1ULL << 63), A_R, NULL),
+			EINVAL);
+	ck_assert_int_eq(pteg_fill(&f, 200), 0);
+	ck_assert_errno(enter(&f, 0, 203, A_V | KS_HPTE_V_LARGE, 0x2000, NULL),
+			ENOSPC);
+	ck_assert_uint_eq(info(&f).valid, 9);
+	ck_assert_int_eq(fresh_table18(&f), 0);
 	/* row 3: HVLOCK, ABSENT stripped, VALID set; R bit 62 stripped */
 	ck_assert_int_eq(enter(&f, KVMSHIM_PPC_H_EXACT, 3, (A_V & ~1ULL) | 0x60,
 			       A_R | KS_HPTE_GR_MODIFIED, NULL),
@@ -576,6 +614,73 @@ START_TEST(test_stream_api)
 }
 END_TEST
 
+/* Indices near 2^64 and the edges of an order-46 table, on a small budget. */
+START_TEST(test_hostile_indices)
+{
+	static const uint64_t bad[] = { 1ULL << 42, (1ULL << 42) + 7,
+					1ULL << 63, ~0ULL - 7, ~0ULL };
+	const uint64_t last = (1ULL << 42) - 1;
+	struct ks_engine_config cfg;
+	struct kvmshim_ppc_entry e;
+	struct kvmshim_ppc_hpte h;
+	struct kvmshim_ppc_rc rc;
+	uint64_t idx;
+	uint32_t o = 46;
+	unsigned int k;
+	struct fx f;
+
+	ck_assert_int_eq(ks_engine_config_init(&cfg, "power8"), 0);
+	cfg.hpt_max_alloc_order = 46;
+	cfg.memory_limit = 8 << 20;
+	ck_assert_int_eq(ks_engine_new(&cfg, &f.eng), 0);
+	f.h = unit_open(f.eng, 1, UNIT_TGID);
+	f.vm = f.h->vm;
+	ck_assert_int_eq(ioc(&f, KS_PPC_ALLOCATE_HTAB, &o), 0);
+	ck_assert_uint_eq(info(&f).npte, 1ULL << 42);
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		ck_assert_errno(enter(&f, 0, bad[k], A_V, A_R, NULL), EINVAL);
+		ck_assert_errno(enter(&f, KVMSHIM_PPC_H_EXACT, bad[k], A_V, A_R,
+				      NULL),
+				EINVAL);
+		ck_assert_errno(hcall(&f, KVMSHIM_PPC_H_REMOVE, &h, 0, bad[k],
+				      0, 0),
+				EINVAL);
+		ck_assert_errno(hcall(&f, KVMSHIM_PPC_H_PROTECT, &h, 0, bad[k],
+				      0, 0),
+				EINVAL);
+		rc.index = bad[k];
+		rc.bits = KS_HPTE_R_R;
+		ck_assert_errno(ioc(&f, KVMSHIM_PPC_SET_RC, &rc), EINVAL);
+		memset(&e, 0, sizeof(e));
+		e.index = bad[k];
+		ck_assert_errno(ioc(&f, KVMSHIM_PPC_READ_ENTRY, &e), EINVAL);
+		e.v = A_V;
+		ck_assert_errno(ioc(&f, KVMSHIM_PPC_INSERT_RAW, &e), EINVAL);
+	}
+	/* the last PTEG works, and so does its last slot */
+	ck_assert_int_eq(enter(&f, 0, last, A_V, A_R, &idx), 0);
+	ck_assert_uint_eq(idx, last - 7);
+	ck_assert_int_eq(enter(&f, KVMSHIM_PPC_H_EXACT, last, A_V, A_R, NULL),
+			 0);
+	rc.index = last;
+	ck_assert_int_eq(ioc(&f, KVMSHIM_PPC_SET_RC, &rc), 0);
+	ck_assert_uint_eq(entry(&f, last).rc, KS_HPTE_R_R);
+	ck_assert_uint_eq(info(&f).valid, 2);
+	/* entries spread over the table run into the budget, not a crash */
+	for (k = 0, idx = 0; k < 64; k++, idx += 1ULL << 36) {
+		long ret = enter(&f, KVMSHIM_PPC_H_EXACT, idx, A_V, A_R, NULL);
+
+		if (ret) {
+			ck_assert_errno(ret, ENOMEM);
+			break;
+		}
+	}
+	ck_assert_uint_lt(k, 64);
+	ck_assert_uint_le(ks_mem_used(f.eng), 8 << 20);
+	fx_close(&f);
+}
+END_TEST
+
 Suite *suite_hpt_sim(void);
 Suite *suite_hpt_sim(void)
 {
@@ -593,6 +698,7 @@ Suite *suite_hpt_sim(void)
 	tcase_add_test(tc, test_control_validation);
 	tcase_add_test(tc, test_unknown_private_numbers);
 	tcase_add_test(tc, test_stream_api);
+	tcase_add_test(tc, test_hostile_indices);
 	suite_add_tcase(s, tc);
 	return s;
 }

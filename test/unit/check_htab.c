@@ -6,6 +6,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,65 @@ START_TEST(test_start_past_end)
 	ks_release(h);
 	h = htab_open(f.vm, 0, ~0ULL);
 	ck_assert_int_eq(htab_rd(h, buf, 64), 0);
+	ks_release(h);
+	htab_fix_fini(&f);
+}
+END_TEST
+
+/* A shrink leaves a stream's index past the end: its next read wraps. */
+START_TEST(test_shrink_wraps_stream)
+{
+	struct ks_ppc_resize_hpt rh = { 0, 18, 0 };
+	struct htab_fix f;
+	struct ks_handle *h, *g;
+	uint8_t buf[256], want[64];
+	size_t n;
+
+	htab_fix_init(&f, 20);
+	/* example A at its order-20 position, bolted */
+	ck_assert_int_eq(htab_insert(f.vm, 64728, EX_V, EX_R, false), 0);
+	h = htab_open(f.vm, 0, 40000);
+	g = htab_open(f.vm, 0, 40000);
+	/* h: one record {40000, 0, 24728}; its index is now 64728 */
+	ck_assert_int_eq(htab_rd(h, buf, 32), 8);
+	ck_assert_int_eq(htab_alloc(f.vm, 18), 0);
+	/* g: first pass, index 40000 >= 16384: 0, and the pass is over */
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	ck_assert_int_eq(htab_insert(f.vm, 15576, EX_V, EX_R, false), 0);
+	/* later pass from 0: only the new entry */
+	n = htab_hdr(want, 15576, 1, 0);
+	n += htab_hpte(want + n, EX_V | 0x40, EX_R);
+	ck_assert_int_eq(htab_rd(g, buf, 256), (ssize_t)n);
+	ck_assert_mem_eq(buf, want, n);
+	/* h: its index (64728) is past the end too; the mark is shared */
+	ck_assert_int_eq(htab_rd(h, buf, 256), 0);
+	ck_assert_int_eq(htab_rd(h, buf, 256), 0);
+	/* and the same after a commit that shrinks 20 -> 18 */
+	ks_release(g);
+	ck_assert_int_eq(htab_alloc(f.vm, 20), 0);
+	ck_assert_int_eq(htab_insert(f.vm, 64728, EX_V, EX_R, false), 0);
+	g = htab_open(f.vm, 0, 60000);
+	ck_assert_int_eq(htab_rd(g, buf, 32), 8);
+	htab_set_ready(f.vm, 1);
+	ck_assert_int_eq(unit_ioctl(f.vm, KS_PPC_RESIZE_HPT_PREPARE,
+				    (uintptr_t)&rh),
+			 100);
+	while (unit_ioctl(f.vm, KS_PPC_RESIZE_HPT_PREPARE, (uintptr_t)&rh))
+		;
+	ck_assert_int_eq(
+		unit_ioctl(f.vm, KS_PPC_RESIZE_HPT_COMMIT, (uintptr_t)&rh), 0);
+	ck_assert_uint_eq(htab_info(f.vm).npte, 16384);
+	/* the first read only wraps; then the entry, marked when it was
+	 * entered (h was open) and moved with its mark, at its new index */
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	n = htab_hdr(want, 15576, 1, 0);
+	n += htab_hpte(want + n, EX_V | 0x40, EX_R);
+	ck_assert_int_eq(htab_rd(g, buf, 256), (ssize_t)n);
+	ck_assert_mem_eq(buf, want, n);
+	ck_assert_int_eq(htab_rd(g, buf, 256), 0);
+	ck_assert(htab_holds(f.vm, 15576, EX_V, EX_R));
+	ks_release(g);
 	ks_release(h);
 	htab_fix_fini(&f);
 }
@@ -934,6 +994,85 @@ START_TEST(test_every_read_size)
 }
 END_TEST
 
+/*
+ * Long runs over whole storage chunks (4096 entries), as a booted guest's
+ * linear map makes them: fully present clean chunks, present chunks with
+ * a few marks, unbolted runs for BOLTED_ONLY, and empty stretches; read
+ * with QEMU's sizes and the largest transport chunk.
+ */
+static void m_fill_dense(struct htab_fix *f, struct model *m, uint64_t seed)
+{
+	uint64_t s = seed, i = 0;
+
+	while (i < m->npte) {
+		uint64_t x = prng(&s), run = 1 + prng(&s) % 9000, k;
+
+		for (k = 0; k < run && i < m->npte; k++, i++) {
+			uint64_t y = prng(&s);
+
+			if (x & 1)
+				continue;
+			m_insert(f, m, i,
+				 0x123400001ULL | ((y & 0xfff) << 7) |
+					 ((x & 2) ? 0x10 : (y & 0x10)),
+				 0x12345002ULL, !(y & 0x3ff0), false);
+			if (!(y & 0xfc000))
+				m_set_rc(f, m, i, 0x180);
+		}
+	}
+}
+
+START_TEST(test_dense_reads)
+{
+	static const size_t sizes[] = { 40, 136, 2048, 65536, 131072 };
+	const size_t size = sizes[_i % 5];
+	const bool bo = _i >= 5;
+	uint8_t *got = malloc(size), *want = malloc(size);
+	struct htab_fix f;
+	struct model m;
+	struct ks_handle *h;
+	uint64_t s = 0x2545f4914f6cdd1dULL + (uint64_t)_i;
+	int reads, zeros = 0, churns = 0;
+
+	htab_fix_init(&f, 20);
+	m.npte = 65536;
+	m.e = calloc(m.npte, sizeof(*m.e));
+	m_fill_dense(&f, &m, 5 + (uint64_t)_i);
+	m.index = (uint64_t)_i * 1000;
+	m.first = true;
+	m.bo = bo;
+	h = htab_open(f.vm, bo ? KS_GET_HTAB_BOLTED_ONLY : 0, m.index);
+	for (reads = 0; reads < 200000 && churns < 4; reads++) {
+		size_t wn;
+		ssize_t gn;
+
+		memset(got, 0xa5, size);
+		memset(want, 0xa5, size);
+		wn = m_read(&m, want, size);
+		gn = htab_rd(h, got, size);
+		if (gn != (ssize_t)wn || memcmp(got, want, size))
+			ck_abort_msg(
+				"size %zu read %d: got %zd bytes, want %zu",
+				size, reads, gn, wn);
+		if (!m.first && wn == 0 && ++zeros >= 2) {
+			m_compare(&f, &m);
+			m_churn(&f, &m, &s);
+			churns++;
+			zeros = 0;
+		} else if (wn) {
+			zeros = 0;
+		}
+	}
+	ck_assert_int_eq(churns, 4);
+	m_compare(&f, &m);
+	ks_release(h);
+	free(m.e);
+	free(got);
+	free(want);
+	htab_fix_fini(&f);
+}
+END_TEST
+
 /* ---- concurrency: reads of one stream and guest changes race ---- */
 
 struct race {
@@ -942,6 +1081,7 @@ struct race {
 	_Atomic int stop;
 	_Atomic int bad;
 	_Atomic long records;
+	_Atomic long reads;
 };
 
 /* Whole, non-empty records inside the table; returns how many. */
@@ -980,6 +1120,7 @@ static void *race_reader(void *arg)
 			x->bad = 1;
 		else
 			x->records += k;
+		x->reads++;
 	}
 	return NULL;
 }
@@ -997,13 +1138,17 @@ START_TEST(test_concurrent_reads)
 	for (k = 0; k < 2; k++)
 		ck_assert_int_eq(pthread_create(&t[k], NULL, race_reader, &x),
 				 0);
-	for (k = 0; k < 20000; k++) {
+	/* on a loaded machine the readers may start late: go on until
+	 * they have read a few times while the table changes */
+	for (k = 0; k < 20000 || (x.reads < 16 && k < 20000000); k++) {
 		uint64_t i = prng(&s) % 16384;
 
 		if (k & 1)
 			htab_insert(f.vm, i, EX_V + (i << 7), EX_R, false);
 		else
 			htab_remove(f.vm, prng(&s) % 16384);
+		if (k >= 20000)
+			sched_yield();
 	}
 	x.stop = 1;
 	for (k = 0; k < 2; k++)
@@ -1029,6 +1174,7 @@ Suite *suite_htab(void)
 	tcase_add_test(tc, test_r2_r3);
 	tcase_add_test(tc, test_r4);
 	tcase_add_test(tc, test_start_past_end);
+	tcase_add_test(tc, test_shrink_wraps_stream);
 	tcase_add_test(tc, test_emitted_bits);
 	tcase_add_test(tc, test_harvest_rc);
 	tcase_add_test(tc, test_bolted_only);
@@ -1037,6 +1183,7 @@ Suite *suite_htab(void)
 	tcase_add_test(tc, test_index_truncation);
 	tcase_add_test(tc, test_table_replaced);
 	tcase_add_loop_test(tc, test_every_read_size, 0, 301);
+	tcase_add_loop_test(tc, test_dense_reads, 0, 10);
 	tcase_add_test(tc, test_concurrent_reads);
 	suite_add_tcase(s, tc);
 	return s;

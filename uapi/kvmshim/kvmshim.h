@@ -87,7 +87,11 @@ struct kvmshim_ppc_hpte {
 	__u64 r;
 };
 
-/* H_ENTER: use exactly .index; ENOSPC if that slot is occupied */
+/*
+ * H_ENTER: use exactly .index; ENOSPC if that slot is occupied.  The index
+ * (EINVAL) and the slot (ENOSPC) are checked before the entry itself
+ * (EINVAL: B = 1x, undecodable page size, large page across a memslot).
+ */
 #define KVMSHIM_PPC_H_EXACT (1ULL << 0)
 /* H_REMOVE, H_PROTECT: ENOENT unless (V & ~0x7f) == .v */
 #define KVMSHIM_PPC_H_AVPN (1ULL << 1)
