@@ -15,6 +15,7 @@
 
 static long priv_whoami(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 {
+	enum ks_handle_kind kind;
 	struct kvmshim_whoami w;
 	int ret;
 
@@ -23,16 +24,17 @@ static long priv_whoami(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 		ret = ks_uctx_ready(u);
 	if (ret)
 		return ret;
+	kind = ks_handle_kind(h);
 	memset(&w, 0, sizeof(w));
-	w.kind = h->kind == KS_HANDLE_VM   ? KVMSHIM_KIND_VM :
-		 h->kind == KS_HANDLE_HTAB ? KVMSHIM_KIND_HTAB :
-					     KVMSHIM_KIND_SYSTEM;
+	w.kind = kind == KS_HANDLE_VM	? KVMSHIM_KIND_VM :
+		 kind == KS_HANDLE_HTAB ? KVMSHIM_KIND_HTAB :
+					  KVMSHIM_KIND_SYSTEM;
 	w.arch = h->eng->cfg.profile.arch == KS_ARCH_PPC ? KVMSHIM_ARCH_PPC :
 							   KVMSHIM_ARCH_S390;
 	w.oflags = (__u32)h->oflags;
-	if (h->kind == KS_HANDLE_HTAB)
+	if (kind == KS_HANDLE_HTAB)
 		w.htab_flags = ks_htab_flags(h);
-	if (h->vm) {
+	if (kind != KS_HANDLE_SYSTEM) {
 		w.vm_id = h->vm->id;
 		w.creator_tgid = h->vm->creator_tgid;
 	}
@@ -113,6 +115,7 @@ static bool priv_defined(uint32_t cmd)
 long ks_priv_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 		   struct ks_uctx *u)
 {
+	enum ks_handle_kind kind = ks_handle_kind(h);
 	unsigned int nr = _IOC_NR(cmd);
 
 	if (cmd == KVMSHIM_WHOAMI)
@@ -121,12 +124,12 @@ long ks_priv_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 	 * Q18: a number kvmshim does not define is an unknown ioctl, which
 	 * /dev/kvm answers with EINVAL whatever its type byte.
 	 */
-	if (h->kind == KS_HANDLE_SYSTEM && !priv_defined(cmd))
+	if (kind == KS_HANDLE_SYSTEM && !priv_defined(cmd))
 		return -EINVAL;
 	/* fd tokens work on system and VM handles */
 	if (nr >= 0x40 && nr < 0x50)
 		return ks_token_ioctl(h, cmd, arg, u);
-	if (h->kind != KS_HANDLE_VM)
+	if (kind != KS_HANDLE_VM)
 		return -ENOTTY;
 	switch (cmd) {
 	case KVMSHIM_SET_VCPUS:
