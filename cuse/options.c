@@ -199,12 +199,13 @@ int daemon_check_name(const char *name)
 	}
 	if (name[0] == '/' || name[len - 1] == '/' || strstr(name, "//"))
 		return -EINVAL;
-	/* no "." or ".." path component */
+	/* cuse.md §1: no ".." anywhere; and no "." path component */
+	if (strstr(name, ".."))
+		return -EINVAL;
 	for (c = name; c; c = strchr(c, '/')) {
 		if (*c == '/')
 			c++;
-		if (!strcmp(c, ".") || !strncmp(c, "./", 2) ||
-		    !strcmp(c, "..") || !strncmp(c, "../", 3))
+		if (!strcmp(c, ".") || !strncmp(c, "./", 2))
 			return -EINVAL;
 	}
 	return 0;

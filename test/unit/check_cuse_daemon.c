@@ -154,6 +154,8 @@ START_TEST(test_options_rejected)
 	ck_assert_int_eq(parse(&o, NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "bad name", NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "a/../b", NULL), KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "a..b", NULL), KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "a/b..", NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "x", "-p", "x86", NULL),
 			 KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "x", "extra", NULL), KSD_EXIT_USAGE);
