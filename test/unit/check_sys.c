@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* System-fd ioctls and unknown ioctls (spec: generic.md §2, §6). */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
+#include "core/status.h"
 #include "kvmshim/kvmshim.h"
 #include "unit.h"
 
@@ -158,6 +162,50 @@ START_TEST(test_unknown_private_number_on_system_fd_is_einval)
 }
 END_TEST
 
+struct churn {
+	struct ks_engine *eng;
+	_Atomic bool stop;
+};
+
+static void *churn_vms(void *arg)
+{
+	struct churn *c = arg;
+	struct ks_caller caller = { .tid = UNIT_TGID, .tgid = UNIT_TGID };
+	struct ks_handle *h;
+
+	while (!atomic_load(&c->stop)) {
+		if (ks_open(c->eng, KS_NODE_VM, O_RDWR, &caller, &h) == 0)
+			ks_release(h);
+	}
+	return NULL;
+}
+
+/*
+ * A status snapshot (kvmshimctl status, the periodic systemd status line)
+ * while VMs are destroyed: it must never take hold of a VM whose last
+ * reference is being dropped.
+ */
+START_TEST(test_status_while_vms_die)
+{
+	struct ks_engine *eng = unit_engine(all_profiles[_i]);
+	struct churn c = { .eng = eng };
+	struct ks_engine_status st;
+	pthread_t th[2];
+	int i, t, seen;
+
+	for (t = 0; t < 2; t++)
+		pthread_create(&th[t], NULL, churn_vms, &c);
+	/* until a good number of snapshots caught VMs alive */
+	for (i = 0, seen = 0; i < 2000000 && seen < 20000; i++)
+		seen += ks_engine_status(eng, &st, NULL, NULL) != 0;
+	atomic_store(&c.stop, true);
+	for (t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	ck_assert_uint_eq(ks_engine_status(eng, &st, NULL, NULL), 0);
+	ks_engine_free(eng);
+}
+END_TEST
+
 Suite *suite_sys(void);
 Suite *suite_sys(void)
 {
@@ -171,6 +219,7 @@ Suite *suite_sys(void)
 	tcase_add_test(tc, test_read_write_on_system_fd_einval);
 	tcase_add_loop_test(
 		tc, test_unknown_private_number_on_system_fd_is_einval, 0, 4);
+	tcase_add_loop_test(tc, test_status_while_vms_die, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }
