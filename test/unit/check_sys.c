@@ -57,6 +57,70 @@ START_TEST(test_unknown_vm_ioctl_is_enotty)
 }
 END_TEST
 
+/* generic.md §4.4, abi.md §1.1: another architecture's numbers */
+START_TEST(test_other_arch_numbers)
+{
+	static const uint32_t ppc_only[] = {
+		0xC004AEA7, 0x8010AEAD, 0x4010AEAD, 0x8010AEAE,
+		0x4010AEAE, 0x4020AEAA, 0x8020AEAA,
+	};
+	/* the CMMA and attribute ioctls, both encodings */
+	static const uint32_t s390_only[] = {
+		0xC020AEB8, 0x4020AEB9, 0x8020AEB9, 0x4018AEE1, 0x8018AEE1,
+		0x4018AEE2, 0x8018AEE2, 0x4018AEE3, 0x8018AEE3,
+	};
+	struct ks_engine *ppc = unit_engine("power7");
+	struct ks_engine *s390 = unit_engine("s390x");
+	struct ks_handle *psys = unit_open(ppc, 0, UNIT_TGID);
+	struct ks_handle *pvm = unit_open(ppc, 1, UNIT_TGID);
+	struct ks_handle *ssys = unit_open(s390, 0, UNIT_TGID);
+	struct ks_handle *svm = unit_open(s390, 1, UNIT_TGID);
+	uint8_t buf[64] = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(s390_only) / sizeof(s390_only[0]); i++) {
+		ck_assert_errno(unit_ioctl(pvm, s390_only[i], (uintptr_t)buf),
+				ENOTTY);
+		ck_assert_errno(unit_ioctl(psys, s390_only[i], (uintptr_t)buf),
+				EINVAL);
+		ck_assert_errno(unit_ioctl(ssys, s390_only[i], (uintptr_t)buf),
+				EINVAL);
+	}
+	/* s390x takes no powerpc encoding, CMMA included */
+	ck_assert_errno(unit_ioctl(svm, 0x8020AEB9, (uintptr_t)buf), ENOTTY);
+	ck_assert_errno(unit_ioctl(svm, 0x8018AEE3, (uintptr_t)buf), ENOTTY);
+	for (i = 0; i < sizeof(ppc_only) / sizeof(ppc_only[0]); i++) {
+		ck_assert_errno(unit_ioctl(svm, ppc_only[i], (uintptr_t)buf),
+				ENOTTY);
+		ck_assert_errno(unit_ioctl(ssys, ppc_only[i], (uintptr_t)buf),
+				EINVAL);
+		ck_assert_errno(unit_ioctl(psys, ppc_only[i], (uintptr_t)buf),
+				EINVAL);
+	}
+	/* KVM_ALLOCATE_RMA: unknown on s390x in either encoding */
+	ck_assert_errno(unit_ioctl(svm, 0x8008AEA9, (uintptr_t)buf), ENOTTY);
+	ck_assert_errno(unit_ioctl(svm, 0x4008AEA9, (uintptr_t)buf), ENOTTY);
+	/* KVM_S390_ENABLE_SIE is s390x's; on a VM fd it is unknown */
+	ck_assert_errno(unit_ioctl(psys, 0x0000AE06, 0), EINVAL);
+	ck_assert_errno(unit_ioctl(psys, 0x2000AE06, 0), EINVAL);
+	ck_assert_int_eq(unit_ioctl(ssys, 0x0000AE06, 12345), 0);
+	ck_assert_errno(unit_ioctl(ssys, 0x2000AE06, 0), EINVAL);
+	ck_assert_errno(unit_ioctl(svm, 0x0000AE06, 0), ENOTTY);
+	ck_assert_errno(unit_ioctl(pvm, 0x2000AE06, 0), ENOTTY);
+	/* system ioctls on a VM fd, KVM_CREATE_VCPU (M6) */
+	ck_assert_errno(unit_ioctl(svm, 0x0000AE01, 0), ENOTTY);
+	ck_assert_errno(unit_ioctl(pvm, 0x2000AE04, 0), ENOTTY);
+	ck_assert_errno(unit_ioctl(pvm, 0x2000AE41, 0), ENOTTY);
+	ck_assert_errno(unit_ioctl(svm, 0x0000AE41, 0), ENOTTY);
+	ks_release(svm);
+	ks_release(ssys);
+	ks_release(pvm);
+	ks_release(psys);
+	ks_engine_free(s390);
+	ks_engine_free(ppc);
+}
+END_TEST
+
 START_TEST(test_vm_caller_check_comes_first)
 {
 	struct ks_engine *eng = unit_engine("power8");
@@ -215,6 +279,7 @@ Suite *suite_sys(void)
 	tcase_add_test(tc, test_api_version);
 	tcase_add_test(tc, test_unknown_system_ioctl_is_einval);
 	tcase_add_test(tc, test_unknown_vm_ioctl_is_enotty);
+	tcase_add_test(tc, test_other_arch_numbers);
 	tcase_add_test(tc, test_vm_caller_check_comes_first);
 	tcase_add_test(tc, test_read_write_on_system_fd_einval);
 	tcase_add_loop_test(
