@@ -132,7 +132,8 @@ int ks_open(struct ks_engine *eng, enum ks_node node, int oflags,
 
 enum ks_handle_kind ks_handle_kind(const struct ks_handle *h)
 {
-	return h->kind;
+	/* a BIND may publish the kind meanwhile: see its fields with it */
+	return __atomic_load_n(&h->kind, __ATOMIC_ACQUIRE);
 }
 
 uint64_t ks_handle_vm_id(const struct ks_handle *h)
@@ -145,7 +146,7 @@ long ks_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 {
 	if (_IOC_TYPE(cmd) == KVMSHIM_IO)
 		return ks_priv_ioctl(h, cmd, arg, u);
-	switch (h->kind) {
+	switch (ks_handle_kind(h)) {
 	case KS_HANDLE_SYSTEM:
 		return ks_sys_ioctl(h, cmd, arg, u);
 	case KS_HANDLE_VM:
@@ -160,7 +161,7 @@ long ks_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 ssize_t ks_read(struct ks_handle *h, void *buf, size_t size,
 		const struct ks_chunk *chunk, const struct ks_caller *caller)
 {
-	if (h->kind == KS_HANDLE_HTAB)
+	if (ks_handle_kind(h) == KS_HANDLE_HTAB)
 		return ks_htab_read(h, buf, size, chunk, caller);
 	/* system and VM fds have no read operation */
 	return -EINVAL;
@@ -169,7 +170,7 @@ ssize_t ks_read(struct ks_handle *h, void *buf, size_t size,
 ssize_t ks_write(struct ks_handle *h, const void *buf, size_t size,
 		 const struct ks_chunk *chunk, const struct ks_caller *caller)
 {
-	if (h->kind == KS_HANDLE_HTAB)
+	if (ks_handle_kind(h) == KS_HANDLE_HTAB)
 		return ks_htab_write(h, buf, size, chunk, caller);
 	return -EINVAL;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,22 @@ static void vm_status(struct ks_vm *vm, struct ks_vm_status *vs)
 	}
 }
 
+/*
+ * A reference to a VM on the engine's list, unless its last one is being
+ * dropped: ks_vm_put() lowers the count to 0 before it takes the engine
+ * lock to unlink the VM, which it then destroys.
+ */
+static bool vm_tryget(struct ks_vm *vm)
+{
+	int refs = atomic_load(&vm->refs);
+
+	do {
+		if (refs <= 0)
+			return false;
+	} while (!atomic_compare_exchange_weak(&vm->refs, &refs, refs + 1));
+	return true;
+}
+
 unsigned int
 ks_engine_status(struct ks_engine *eng, struct ks_engine_status *st,
 		 void (*fn)(void *opaque, const struct ks_vm_status *vs),
@@ -43,13 +60,17 @@ ks_engine_status(struct ks_engine *eng, struct ks_engine_status *st,
 		n++;
 	vms = n ? calloc(n, sizeof(*vms)) : NULL;
 	i = 0;
-	for (vm = eng->vms; vm && vms; vm = vm->next) {
-		ks_vm_get(vm);
-		vms[n - 1 - i++] = vm; /* the list is newest first */
-	}
+	for (vm = eng->vms; vm && vms; vm = vm->next)
+		if (vm_tryget(vm))
+			vms[i++] = vm;
 	pthread_mutex_unlock(&eng->lock);
-	if (!vms)
-		n = 0;
+	n = i;
+	/* the list is newest first */
+	for (i = 0; i < n / 2; i++) {
+		vm = vms[i];
+		vms[i] = vms[n - 1 - i];
+		vms[n - 1 - i] = vm;
+	}
 	for (i = 0; i < n; i++) {
 		vm_status(vms[i], &vs);
 		if (fn)

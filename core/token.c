@@ -281,8 +281,8 @@ static long token_fd_request(struct ks_handle *h, uint64_t arg,
 	ret = fd_request_check(h, &req, &u->caller, &r);
 	if (ret)
 		return ret;
-	ret = h->kind == KS_HANDLE_SYSTEM ? fd_request_system(&r) :
-					    fd_request_vm(&r);
+	ret = ks_handle_kind(h) == KS_HANDLE_SYSTEM ? fd_request_system(&r) :
+						      fd_request_vm(&r);
 	if (ret)
 		return ret;
 	/*
@@ -303,6 +303,22 @@ static bool token_is_callers(const struct ks_token *tok, pid_t tgid)
 	return !tok->requester || !tgid || tok->requester == tgid;
 }
 
+/*
+ * Other ioctls on the same open may run meanwhile, without our lock: they
+ * must find the handle unbound or wholly bound.  The object is attached to
+ * a copy, then the fields are published, the kind last (ks_handle_kind()
+ * reads it with acquire order).
+ */
+static void handle_bind(struct ks_handle *h, const struct ks_token *tok)
+{
+	struct ks_handle nh = *h;
+
+	tok->kind->bind(tok->obj, &nh);
+	h->vm = nh.vm;
+	h->htab = nh.htab;
+	__atomic_store_n(&h->kind, nh.kind, __ATOMIC_RELEASE);
+}
+
 static long token_bind(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 {
 	struct ks_tokens *t = ks_engine_tokens(h->eng);
@@ -318,7 +334,7 @@ static long token_bind(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 	pthread_mutex_lock(&t->lock);
 	pp = token_find(t, value);
 	if (!pp || !token_is_callers(*pp, u->caller.tgid) ||
-	    h->kind != KS_HANDLE_SYSTEM)
+	    ks_handle_kind(h) != KS_HANDLE_SYSTEM)
 		ret = -ENOTTY;
 	else if (!(*pp)->kind->bind)
 		ret = -EINVAL;
@@ -329,7 +345,7 @@ static long token_bind(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 		*pp = tok->next;
 		t->n--;
 		/* under the lock: two BINDs on one open cannot both win */
-		tok->kind->bind(tok->obj, h);
+		handle_bind(h, tok);
 	}
 	pthread_mutex_unlock(&t->lock);
 	free(tok);
@@ -339,13 +355,15 @@ static long token_bind(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 long ks_token_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 		    struct ks_uctx *u)
 {
+	enum ks_handle_kind kind = ks_handle_kind(h);
+
 	/* an HTAB stream has no ioctls at all; a VM handle cannot be bound */
-	if (h->kind == KS_HANDLE_HTAB)
+	if (kind == KS_HANDLE_HTAB)
 		return -ENOTTY;
 	if (cmd == KVMSHIM_FD_REQUEST)
 		return token_fd_request(h, arg, u);
 	if (cmd == KVMSHIM_BIND) {
-		if (h->kind != KS_HANDLE_SYSTEM)
+		if (kind != KS_HANDLE_SYSTEM)
 			return -ENOTTY;
 		return token_bind(h, arg, u);
 	}

@@ -54,10 +54,11 @@ struct ks_token_kind {
 	uint32_t fd_kind;
 	/*
 	 * KVMSHIM_BIND: attach the object to h, an unbound system handle
-	 * (set h->kind, h->vm, ...).  Runs under the token table's lock:
-	 * only set fields, take no other lock, never block.  From here the
-	 * handle owns the object (ks_release frees it).  NULL: the object is
-	 * not bound to a node (BIND gives EINVAL).
+	 * (set h->kind, h->vm, h->htab).  h is a copy that is published
+	 * afterwards: keep no pointer to it.  Runs under the token table's
+	 * lock: only set fields, take no other lock, never block.  From here
+	 * the handle owns the object (ks_release frees it).  NULL: the object
+	 * is not bound to a node (BIND gives EINVAL).
 	 */
 	void (*bind)(void *obj, struct ks_handle *h);
 	/*

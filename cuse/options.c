@@ -36,6 +36,8 @@ enum {
 	OPT_S390_MEM_LIMIT,
 	OPT_PPC_NESTED,
 	OPT_IOCTL_ENCODINGS,
+	OPT_VCPU_MMAP_SIZE,
+	OPT_HOST_PAGE_SIZE,
 };
 
 static const struct option long_opts[] = {
@@ -59,6 +61,8 @@ static const struct option long_opts[] = {
 	{ "hpt-max-alloc-order", required_argument, NULL,
 	  OPT_HPT_MAX_ALLOC_ORDER },
 	{ "ppc-nested", no_argument, NULL, OPT_PPC_NESTED },
+	{ "vcpu-mmap-size", required_argument, NULL, OPT_VCPU_MMAP_SIZE },
+	{ "host-page-size", required_argument, NULL, OPT_HOST_PAGE_SIZE },
 	{ "rma-size", required_argument, NULL, OPT_RMA_SIZE },
 	{ "rma-count", required_argument, NULL, OPT_RMA_COUNT },
 	{ "rma-fd-cloexec", no_argument, NULL, OPT_RMA_FD_CLOEXEC },
@@ -117,6 +121,9 @@ static void usage(FILE *f)
 		"      --hpt-max-alloc-order N  HPT allocations above order N "
 		"fail (34)\n"
 		"      --ppc-nested           behave as a nested HV guest\n"
+		"      --vcpu-mmap-size SIZE  KVM_GET_VCPU_MMAP_SIZE (128K)\n"
+		"      --host-page-size SIZE  ppc host page size, 4K or 64K "
+		"(64K)\n"
 		"      --rma-size SIZE        RMA pool entry size (64M)\n"
 		"      --rma-count N          RMA pool entries (ppc970: 4, "
 		"else 0)\n"
@@ -136,9 +143,12 @@ int parse_size(const char *s, uint64_t *out)
 	unsigned long long v;
 	int shift = 0;
 
+	/* strtoull would skip blanks and accept a negated number */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
+	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
 	case 'k':
@@ -189,12 +199,13 @@ int daemon_check_name(const char *name)
 	}
 	if (name[0] == '/' || name[len - 1] == '/' || strstr(name, "//"))
 		return -EINVAL;
-	/* no "." or ".." path component */
+	/* cuse.md §1: no ".." anywhere; and no "." path component */
+	if (strstr(name, ".."))
+		return -EINVAL;
 	for (c = name; c; c = strchr(c, '/')) {
 		if (*c == '/')
 			c++;
-		if (!strcmp(c, ".") || !strncmp(c, "./", 2) ||
-		    !strcmp(c, "..") || !strncmp(c, "../", 3))
+		if (!strcmp(c, ".") || !strncmp(c, "./", 2))
 			return -EINVAL;
 	}
 	return 0;
@@ -268,6 +279,8 @@ struct engine_args {
 	const char *rma_size;
 	const char *rma_count;
 	const char *s390_mem_limit;
+	const char *vcpu_mmap_size;
+	const char *host_page_size;
 	bool ppc_nested;
 	bool rma_fd_cloexec;
 	bool s390_no_cmma;
@@ -293,7 +306,8 @@ static int apply_ppc(struct daemon_opts *o, const struct engine_args *a)
 
 	if (cfg->profile.arch != KS_ARCH_PPC) {
 		if (a->encodings || a->hpt_max_alloc_order || a->rma_size ||
-		    a->rma_count || a->ppc_nested || a->rma_fd_cloexec)
+		    a->rma_count || a->ppc_nested || a->rma_fd_cloexec ||
+		    a->vcpu_mmap_size || a->host_page_size)
 			not_for_profile("a ppc option", o->profile);
 		return 0;
 	}
@@ -323,6 +337,20 @@ static int apply_ppc(struct daemon_opts *o, const struct engine_args *a)
 		if (parse_uint(a->rma_count, 65536, &v))
 			return bad("--rma-count", a->rma_count);
 		cfg->rma_count = v;
+	}
+	if (a->vcpu_mmap_size) {
+		/* KVM_GET_VCPU_MMAP_SIZE returns an int */
+		if (parse_size(a->vcpu_mmap_size, &size) || !size ||
+		    size > INT32_MAX)
+			return bad("--vcpu-mmap-size", a->vcpu_mmap_size);
+		cfg->profile.vcpu_mmap_size = size;
+	}
+	if (a->host_page_size) {
+		/* the two page sizes a ppc64 kernel is built with */
+		if (parse_size(a->host_page_size, &size) ||
+		    (size != 4096 && size != 65536))
+			return bad("--host-page-size", a->host_page_size);
+		cfg->profile.host_page_size = size;
 	}
 	cfg->rma_fd_cloexec |= a->rma_fd_cloexec;
 	cfg->ppc_nested |= a->ppc_nested;
@@ -472,6 +500,12 @@ static int parse_one(int c, struct daemon_opts *o, struct engine_args *a,
 		return 0;
 	case OPT_RMA_COUNT:
 		a->rma_count = optarg;
+		return 0;
+	case OPT_VCPU_MMAP_SIZE:
+		a->vcpu_mmap_size = optarg;
+		return 0;
+	case OPT_HOST_PAGE_SIZE:
+		a->host_page_size = optarg;
 		return 0;
 	case OPT_RMA_FD_CLOEXEC:
 		a->rma_fd_cloexec = true;

@@ -91,11 +91,15 @@ uint64_t xfer_now_ns(void)
 
 size_t xfer_cap(void)
 {
-	static size_t cap;
+	/* workers ask concurrently: each may compute it, all agree */
+	static _Atomic size_t cap;
+	size_t c = atomic_load_explicit(&cap, memory_order_relaxed);
 
-	if (!cap)
-		cap = XFER_CAP_PAGES * (size_t)sysconf(_SC_PAGESIZE);
-	return cap;
+	if (!c) {
+		c = XFER_CAP_PAGES * (size_t)sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&cap, c, memory_order_relaxed);
+	}
+	return c;
 }
 
 void xfer_get_stats(struct xfer_stats *st)

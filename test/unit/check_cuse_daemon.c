@@ -104,6 +104,20 @@ START_TEST(test_options_engine_ppc)
 			 0);
 	ck_assert_uint_eq(o.cfg.rma_count, 0);
 	ck_assert_int_eq(o.cfg.no_launcher_errno, EINVAL);
+	/* generic.md §2, §4.3: the two page-size parameters of ppc */
+	ck_assert_uint_eq(o.cfg.profile.vcpu_mmap_size, 131072);
+	ck_assert_uint_eq(o.cfg.profile.host_page_size, 65536);
+	ck_assert_int_eq(parse(&o, "-n", "y", "--vcpu-mmap-size", "64K",
+			       "--host-page-size", "4096", NULL),
+			 0);
+	ck_assert_uint_eq(o.cfg.profile.vcpu_mmap_size, 65536);
+	ck_assert_uint_eq(o.cfg.profile.host_page_size, 4096);
+	/* s390x has fixed values: the options have no effect there */
+	ck_assert_int_eq(parse(&o, "-n", "y", "-p", "s390x", "--vcpu-mmap-size",
+			       "64K", NULL),
+			 0);
+	ck_assert_uint_eq(o.cfg.profile.vcpu_mmap_size, 4096);
+	ck_assert_uint_eq(o.cfg.profile.host_page_size, 4096);
 }
 END_TEST
 
@@ -140,6 +154,8 @@ START_TEST(test_options_rejected)
 	ck_assert_int_eq(parse(&o, NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "bad name", NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "a/../b", NULL), KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "a..b", NULL), KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "a/b..", NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "x", "-p", "x86", NULL),
 			 KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "x", "extra", NULL), KSD_EXIT_USAGE);
@@ -181,6 +197,14 @@ START_TEST(test_options_rejected)
 			 KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "x", "--rma-size", "0", "-p", "ppc970",
 			       NULL),
+			 KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "x", "--vcpu-mmap-size", "0", NULL),
+			 KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "x", "--vcpu-mmap-size", "2G", NULL),
+			 KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "x", "--host-page-size", "8K", NULL),
+			 KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", "x", "--memory-limit", " -1", NULL),
 			 KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "x", "--bogus", NULL), KSD_EXIT_USAGE);
 }

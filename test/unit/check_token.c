@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -271,9 +272,12 @@ START_TEST(test_bind_errors)
 	/* a bound handle cannot be bound again */
 	tok = create_vm_token(sys, UNIT_TGID, 0);
 	ck_assert_errno(bind_as(nh, UNIT_TGID, tok), ENOTTY);
-	/* unknown private numbers of the range */
-	ck_assert_errno(unit_ioctl(sys, _IO(KVMSHIM_IO, 0x42), 0), ENOTTY);
+	/* numbers of the range kvmshim does not define: Q18 */
+	ck_assert_errno(unit_ioctl(sys, _IO(KVMSHIM_IO, 0x42), 0), EINVAL);
 	ck_assert_errno(unit_ioctl(sys, _IOW(KVMSHIM_IO, 0x41, __u32),
+				   (uintptr_t)&tok),
+			EINVAL);
+	ck_assert_errno(unit_ioctl(vm, _IOW(KVMSHIM_IO, 0x41, __u32),
 				   (uintptr_t)&tok),
 			ENOTTY);
 	ck_assert_int_eq(bind_as(sys, UNIT_TGID, tok), 0);
@@ -503,6 +507,101 @@ START_TEST(test_concurrent_binds)
 }
 END_TEST
 
+/*
+ * A bind that stops half way, as a preempted thread can: the handle's
+ * kind is set, its VM not yet.  An ioctl on the same open at that moment
+ * must see the handle either unbound or bound, never half of each.
+ */
+struct slow_bind {
+	struct ks_handle *h;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stage; /* 1: half bound, 2: the other ioctl is done */
+	long other;
+};
+
+static struct slow_bind *slow;
+
+static void *slow_other(void *arg)
+{
+	struct slow_bind *sb = arg;
+
+	pthread_mutex_lock(&sb->lock);
+	while (sb->stage < 1)
+		pthread_cond_wait(&sb->cond, &sb->lock);
+	pthread_mutex_unlock(&sb->lock);
+	sb->other = unit_ioctl(sb->h, KS_CHECK_EXTENSION, KS_CAP_PPC_HTAB_FD);
+	pthread_mutex_lock(&sb->lock);
+	sb->stage = 2;
+	pthread_cond_broadcast(&sb->cond);
+	pthread_mutex_unlock(&sb->lock);
+	return NULL;
+}
+
+static void slow_bind_fn(void *obj, struct ks_handle *h)
+{
+	h->kind = KS_HANDLE_VM;
+	pthread_mutex_lock(&slow->lock);
+	slow->stage = 1;
+	pthread_cond_broadcast(&slow->cond);
+	/* the other ioctl gets a second to run before the bind goes on */
+	if (slow->stage < 2) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&slow->cond, &slow->lock, &ts);
+	}
+	pthread_mutex_unlock(&slow->lock);
+	h->vm = obj;
+}
+
+static void slow_cancel(void *obj)
+{
+	ks_vm_put(obj);
+}
+
+static const struct ks_token_kind slow_kind = {
+	.name = "slow",
+	.fd_kind = KVMSHIM_FD_KIND_VM,
+	.bind = slow_bind_fn,
+	.cancel = slow_cancel,
+};
+
+START_TEST(test_bind_is_published_whole)
+{
+	struct ks_engine *eng = unit_engine("power8");
+	struct ks_handle *sys = unit_open(eng, 0, UNIT_TGID);
+	struct slow_bind sb = { .stage = 0 };
+	struct ks_fd_req r = { .eng = eng, .requester = UNIT_TGID };
+	struct ks_vm *vm;
+	pthread_t th;
+
+	pthread_mutex_init(&sb.lock, NULL);
+	pthread_cond_init(&sb.cond, NULL);
+	slow = &sb;
+	sb.h = open_sys(eng, O_RDWR);
+	r.h = sys;
+	ck_assert_int_eq(ks_vm_create(eng, 0, UNIT_TGID, &vm), 0);
+	ck_assert_int_eq(ks_token_issue(&r, &slow_kind, vm, O_RDWR), 0);
+	pthread_create(&th, NULL, slow_other, &sb);
+	ck_assert_int_eq(bind_as(sb.h, UNIT_TGID, r.token), 0);
+	pthread_join(th, NULL);
+	/* the unbound system handle's answer, or the VM handle's */
+	ck_assert_int_eq(sb.other, 1);
+	ck_assert_int_eq(ks_handle_kind(sb.h), KS_HANDLE_VM);
+	ck_assert_int_eq(
+		unit_ioctl(sb.h, KS_CHECK_EXTENSION, KS_CAP_PPC_HTAB_FD), 1);
+	ck_assert_errno(unit_ioctl(sb.h, KS_GET_API_VERSION, 0), ENOTTY);
+	ks_release(sb.h);
+	ks_release(sys);
+	ck_assert_int_eq(live_vms(eng), 0);
+	ks_engine_free(eng);
+	pthread_cond_destroy(&sb.cond);
+	pthread_mutex_destroy(&sb.lock);
+}
+END_TEST
+
 START_TEST(test_claim_of_a_vm_token)
 {
 	struct ks_engine *eng = unit_engine("power8");
@@ -565,6 +664,7 @@ Suite *suite_token(void)
 	tcase_add_test(tc, test_expired_token_is_unusable_before_reaping);
 	tcase_add_test(tc, test_reap_reports_next_deadline);
 	tcase_add_test(tc, test_concurrent_binds);
+	tcase_add_test(tc, test_bind_is_published_whole);
 	tcase_add_test(tc, test_claim_of_a_vm_token);
 	tcase_add_test(tc, test_htab_handle_has_no_private_binding);
 	suite_add_tcase(s, tc);

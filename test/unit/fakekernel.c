@@ -21,6 +21,7 @@
 #define FK_CAP (FK_MAX_PAGES * FK_PAGE)
 #define FK_RECV_MAX (FK_CAP + 65536)
 #define FK_TIMEOUT_MS 20000
+#define FK_USER_END ((1ULL << 47) - FK_PAGE)
 
 struct fk_waiter {
 	uint64_t unique;
@@ -82,7 +83,9 @@ void fk_unfault_all(struct fk *k)
 
 /*
  * How many bytes from addr can be accessed before the first fault (len if
- * none).  Addresses below one page always fault, like the kernel's.
+ * none).  Addresses below one page always fault, like the kernel's, and so
+ * does everything from the end of the user address space on (x86-64's
+ * TASK_SIZE_MAX with 4-level paging), as access_ok() refuses it.
  */
 static size_t fk_accessible(struct fk *k, uint64_t addr, size_t len)
 {
@@ -91,8 +94,10 @@ static size_t fk_accessible(struct fk *k, uint64_t addr, size_t len)
 
 	if (end < addr)
 		return 0;
-	if (addr < FK_PAGE)
+	if (addr < FK_PAGE || addr >= FK_USER_END)
 		return 0;
+	if (stop > FK_USER_END)
+		stop = FK_USER_END;
 	pthread_mutex_lock(&k->lock);
 	for (i = 0; i < k->n_faults; i++)
 		if (k->faults[i].lo < stop && k->faults[i].hi > addr)

@@ -20,7 +20,8 @@
  *
  * "Caller addresses" are addresses in this process.  fk_fault() makes a
  * range unreadable and unwritable, as a bad pointer is: copies touching it
- * fail with EFAULT, after copying out what precedes the fault.
+ * fail with EFAULT, after copying out what precedes the fault.  The first
+ * page and everything from 2^47 - 4096 on always fault.
  *
  * Every reply is matched to its request; fk_free() returns how many replies
  * arrived that no request was waiting for (a second reply, a reply to

@@ -19,6 +19,13 @@
 
 #define KVMSHIM_IO 0xE9
 
+/*
+ * Generic (0x00-0x0f).  A number of type KVMSHIM_IO that no definition in
+ * this file matches is an unknown ioctl: EINVAL on a system handle (as
+ * /dev/kvm answers), ENOTTY on a VM handle or an HTAB stream.  A defined
+ * ioctl on a handle it does not apply to gives ENOTTY.
+ */
+
 /* What a handle is (KVMSHIM_WHOAMI). */
 #define KVMSHIM_KIND_SYSTEM 0
 #define KVMSHIM_KIND_VM 1
