@@ -224,11 +224,27 @@ static uint64_t consume(struct ks_vm *vm, const struct ks_memslot *m,
 		done = ks_bitmap_clear(vm->eng, bm, cur - slot_base(m), n,
 				       &was_set);
 	st->dirty_count -= was_set;
-	if (done == 1)
-		*dst = ks_pg_get(&st->pg, slot_hpn(m, cur));
-	else
-		ks_pg_read(&st->pg, slot_hpn(m, cur), done, dst);
+	ks_pg_read(&st->pg, slot_hpn(m, cur), done, dst);
 	return done;
+}
+
+/* consume() of the single frame cur: false if memory ran out. */
+static bool consume_one(struct ks_vm *vm, const struct ks_memslot *m,
+			uint64_t cur, uint8_t *dst)
+{
+	struct ks_cmma_state *st = vm->cmma;
+	struct ks_bitmap *bm = slot_bitmap(m);
+
+	if (bm) {
+		int was_set =
+			ks_bitmap_clear_bit(vm->eng, bm, cur - slot_base(m));
+
+		if (was_set < 0)
+			return false;
+		st->dirty_count -= (uint64_t)was_set;
+	}
+	*dst = ks_pg_get(&st->pg, slot_hpn(m, cur));
+	return true;
 }
 
 /*
@@ -294,8 +310,7 @@ static int scan_dirty(struct ks_vm *vm, struct ks_s390_cmma_log *log,
 					break;
 			}
 		}
-		took = consume(vm, m, cur, 1, buf + count);
-		if (!took) {
+		if (!consume_one(vm, m, cur, buf + count)) {
 			oom = true;
 			break;
 		}

@@ -678,11 +678,19 @@ START_TEST(test_get_out_of_memory)
 	ck_assert_uint_eq(buf[chunk], 0xff);
 	/* the frames it did not reach are the next ones found */
 	ck_assert_errno(cm_get(v.h, &log, chunk, 1, 0, buf, 16), ENOMEM);
+	/* a single frame of an all-set chunk needs the split as well */
+	ck_assert_errno(cm_get(v.h, &log, 3 * chunk - 1, 5, 0, buf, 16),
+			ENOMEM);
+	ck_assert_uint_eq(cm_info(v.h).dirty_count, chunk);
 	v.eng->cfg.memory_limit = limit;
 	ck_assert_int_eq(cm_get(v.h, &log, chunk, 1, 0, buf, 16), 0);
 	ck_assert_uint_eq(log.start_gfn, 2 * chunk);
 	ck_assert_uint_eq(log.count, 1);
 	ck_assert_uint_eq(log.remaining, chunk - 1);
+	ck_assert_int_eq(cm_get(v.h, &log, 3 * chunk - 1, 5, 0, buf, 16), 0);
+	ck_assert_uint_eq(log.start_gfn, 3 * chunk - 1);
+	ck_assert_uint_eq(log.count, 1);
+	ck_assert_uint_eq(log.remaining, chunk - 2);
 	cm_free(&v);
 }
 END_TEST
