@@ -42,6 +42,17 @@ struct ks_cmma_state {
 	 */
 	uint8_t *scratch;
 	size_t scratch_size;
+	/*
+	 * The answer of the scan's last search, for the next GET: QEMU
+	 * resumes at start_gfn + count, where that search already looked.
+	 * Every frame in [memo_from, memo_next) is clean and memo_next is
+	 * dirty, in slot memo_slot; or memo_next is the end of memory and
+	 * memo_slot the number of slots.  Whatever sets a dirty bit or
+	 * changes the slots forgets it.
+	 */
+	bool memo_valid;
+	uint64_t memo_from, memo_next;
+	size_t memo_slot;
 };
 
 int ks_cmma_vm_init(struct ks_vm *vm)
@@ -164,12 +175,20 @@ static uint64_t next_dirty_in(const struct ks_memslots *s, size_t i,
 }
 
 /* NEXT(gfn) with Linux's wrap to the lowest slot from beyond memory. */
-static uint64_t next_dirty(const struct ks_memslots *s, uint64_t gfn,
-			   size_t *where)
+static uint64_t next_dirty(const struct ks_vm *vm, uint64_t gfn, size_t *where)
 {
-	size_t i = ks_memslot_index_above(s, gfn, GFN_SHIFT);
+	const struct ks_cmma_state *st = vm->cmma;
+	const struct ks_memslots *s = &vm->slots;
+	size_t i;
 	uint64_t base;
 
+	if (st->memo_valid && gfn >= st->memo_from &&
+	    (gfn < st->memo_next ||
+	     (gfn == st->memo_next && st->memo_slot < s->n))) {
+		*where = st->memo_slot;
+		return st->memo_next;
+	}
+	i = ks_memslot_index_above(s, gfn, GFN_SHIFT);
 	if (i == s->n)
 		return next_dirty_in(s, 0, 0, where);
 	base = slot_base(&s->v[i]);
@@ -178,16 +197,15 @@ static uint64_t next_dirty(const struct ks_memslots *s, uint64_t gfn,
 
 /* NEXT(cur + 1) where cur is in slot i: no search for the slot. */
 static uint64_t next_dirty_after(const struct ks_memslots *s, uint64_t cur,
-				 size_t i)
+				 size_t i, size_t *where)
 {
 	const struct ks_memslot *m = &s->v[i];
-	size_t where;
 
 	if (cur + 1 < ks_memslot_end(m, GFN_SHIFT))
-		return next_dirty_in(s, i, cur + 1 - slot_base(m), &where);
+		return next_dirty_in(s, i, cur + 1 - slot_base(m), where);
 	if (i + 1 < s->n)
-		return next_dirty_in(s, i + 1, 0, &where);
-	return next_dirty_in(s, 0, 0, &where);
+		return next_dirty_in(s, i + 1, 0, where);
+	return next_dirty_in(s, 0, 0, where);
 }
 
 /*
@@ -206,11 +224,27 @@ static uint64_t consume(struct ks_vm *vm, const struct ks_memslot *m,
 		done = ks_bitmap_clear(vm->eng, bm, cur - slot_base(m), n,
 				       &was_set);
 	st->dirty_count -= was_set;
-	if (done == 1)
-		*dst = ks_pg_get(&st->pg, slot_hpn(m, cur));
-	else
-		ks_pg_read(&st->pg, slot_hpn(m, cur), done, dst);
+	ks_pg_read(&st->pg, slot_hpn(m, cur), done, dst);
 	return done;
+}
+
+/* consume() of the single frame cur: false if memory ran out. */
+static bool consume_one(struct ks_vm *vm, const struct ks_memslot *m,
+			uint64_t cur, uint8_t *dst)
+{
+	struct ks_cmma_state *st = vm->cmma;
+	struct ks_bitmap *bm = slot_bitmap(m);
+
+	if (bm) {
+		int was_set =
+			ks_bitmap_clear_bit(vm->eng, bm, cur - slot_base(m));
+
+		if (was_set < 0)
+			return false;
+		st->dirty_count -= (uint64_t)was_set;
+	}
+	*dst = ks_pg_get(&st->pg, slot_hpn(m, cur));
+	return true;
 }
 
 /*
@@ -223,20 +257,26 @@ static uint64_t consume(struct ks_vm *vm, const struct ks_memslot *m,
 static int scan_dirty(struct ks_vm *vm, struct ks_s390_cmma_log *log,
 		      uint8_t *buf, uint64_t B)
 {
+	struct ks_cmma_state *st = vm->cmma;
 	const struct ks_memslots *s = &vm->slots;
-	uint64_t end = mem_end(s), start, cur, nxt, count = 0;
+	uint64_t end = mem_end(s), start, cur, nxt, nxt_from, count = 0;
 	const struct ks_memslot *m;
-	bool cur_dirty = true;
-	size_t si;
+	bool cur_dirty = true, oom = false;
+	size_t si, nxt_si;
 
-	cur = next_dirty(s, log->start_gfn, &si);
+	nxt_from = log->start_gfn;
+	nxt = cur = next_dirty(vm, log->start_gfn, &si);
+	nxt_si = si;
+	/* the scan clears bits: the memo is rebuilt at its end */
+	st->memo_valid = false;
 	log->start_gfn = cur;
 	log->count = 0;
 	if (si == s->n)
-		return 0; /* nothing found: start_gfn is the end of memory */
+		goto out; /* nothing found: start_gfn is the end of memory */
 	start = cur;
 	m = &s->v[si];
-	nxt = next_dirty_after(s, cur, si);
+	nxt_from = cur + 1;
+	nxt = next_dirty_after(s, cur, si, &nxt_si);
 	while (count < B) {
 		uint64_t base = slot_base(m), took;
 
@@ -260,19 +300,27 @@ static int scan_dirty(struct ks_vm *vm, struct ks_s390_cmma_log *log,
 					       buf + count);
 				count += took;
 				cur += took;
-				if (took < run - 1 || count == B)
+				if (took < run - 1) {
+					oom = true;
 					break;
-				nxt = cur;
+				}
+				nxt = nxt_from = cur;
+				nxt_si = si;
+				if (count == B)
+					break;
 			}
 		}
-		took = consume(vm, m, cur, 1, buf + count);
-		if (!took)
+		if (!consume_one(vm, m, cur, buf + count)) {
+			oom = true;
 			break;
+		}
 		count++;
 		if (nxt > cur + CMMA_MAX_BIT_DISTANCE)
 			break;
-		if (cur == nxt)
-			nxt = next_dirty_after(s, cur, si);
+		if (cur == nxt) {
+			nxt_from = cur + 1;
+			nxt = next_dirty_after(s, cur, si, &nxt_si);
+		}
 		if (nxt >= end || nxt - start >= B)
 			break;
 		cur++;
@@ -284,7 +332,21 @@ static int scan_dirty(struct ks_vm *vm, struct ks_s390_cmma_log *log,
 		cur_dirty = cur == nxt;
 	}
 	log->count = (uint32_t)count;
-	return count ? 0 : -ENOMEM;
+	if (oom && !count)
+		return -ENOMEM;
+out:
+	/*
+	 * Frames [nxt_from, nxt) were clean when nxt was found and have at
+	 * most been consumed since; nxt was not.  A search that wrapped
+	 * below its start says nothing about the frames after it.
+	 */
+	if (!oom && nxt_from <= nxt && nxt_from < end) {
+		st->memo_valid = true;
+		st->memo_from = nxt_from;
+		st->memo_next = nxt;
+		st->memo_slot = nxt_si;
+	}
+	return 0;
 }
 
 /*
@@ -575,8 +637,10 @@ static int essa_piece(void *opaque, const struct ks_memslot *m, uint64_t gfn,
 	for (k = 0; k < len; k++) {
 		ks_pg_update(&st->pg, (hpn + k) & KS_PG_HPN_MASK,
 			     CMMA_VALUE_MASK, w->val);
-		if (mark && !ks_bitmap_test_and_set(bm, bit + k))
+		if (mark && !ks_bitmap_test_and_set(bm, bit + k)) {
 			st->dirty_count++;
+			st->memo_valid = false;
+		}
 	}
 	return 0;
 }
@@ -738,6 +802,7 @@ static int migration_start(struct ks_vm *vm)
 		ks_bitmap_fill(vm->eng, slot_bitmap(&s->v[i]));
 		pages += slot_pages(&s->v[i]);
 	}
+	st->memo_valid = false;
 	st->dirty_count = pages;
 	st->migration_mode = true;
 	return 0;
@@ -947,6 +1012,8 @@ void ks_cmma_slot_commit(struct ks_vm *vm, const struct ks_memslot *old,
 			 const struct ks_memslot *new, enum ks_mr_change change)
 {
 	(void)change;
+	/* the memo's slot index and bits may have changed */
+	vm->cmma->memo_valid = false;
 	/* logging was turned off: the bitmap goes */
 	if (old && old->arch && old->arch != new->arch)
 		ks_bitmap_free(vm->eng, old->arch);
@@ -954,6 +1021,9 @@ void ks_cmma_slot_commit(struct ks_vm *vm, const struct ks_memslot *old,
 
 void ks_cmma_slot_free(struct ks_vm *vm, struct ks_memslot *m)
 {
+	/* freed with the VM after the CMMA state */
+	if (vm->cmma)
+		vm->cmma->memo_valid = false;
 	/* Q16: the dirty counter keeps counting the slot's pages */
 	ks_bitmap_free(vm->eng, m->arch);
 	m->arch = NULL;

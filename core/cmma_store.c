@@ -270,30 +270,31 @@ static uint64_t words_clear(uint64_t *p, uint64_t off, uint64_t n)
 	return cnt;
 }
 
+int ks_bitmap_clear_bit(struct ks_engine *eng, struct ks_bitmap *bm,
+			uint64_t bit)
+{
+	size_t c = bit >> KS_BM_CHUNK_SHIFT;
+	uint64_t off = bit & (KS_BM_CHUNK_BITS - 1);
+	uint64_t *p = bm->chunk[c], m = 1ULL << (off & 63);
+
+	if (!p || (p != BM_FULL && !(p[off >> 6] & m)))
+		return 0;
+	if (p == BM_FULL) {
+		uint64_t was_set;
+
+		return ks_bitmap_clear(eng, bm, bit, 1, &was_set) ? 1 : -ENOMEM;
+	}
+	p[off >> 6] &= ~m;
+	bm->nset--;
+	if (!--bm->chunk_set[c])
+		chunk_release(eng, bm, c);
+	return 1;
+}
+
 uint64_t ks_bitmap_clear(struct ks_engine *eng, struct ks_bitmap *bm,
 			 uint64_t bit, uint64_t n, uint64_t *was_set)
 {
 	uint64_t done = 0, set = 0;
-
-	/* the common case of a migration: one frame of a private chunk */
-	if (n == 1) {
-		size_t c = bit >> KS_BM_CHUNK_SHIFT;
-		uint64_t off = bit & (KS_BM_CHUNK_BITS - 1);
-		uint64_t *p = bm->chunk[c], m = 1ULL << (off & 63);
-
-		if (!p || (p != BM_FULL && !(p[off >> 6] & m))) {
-			*was_set = 0;
-			return 1;
-		}
-		if (p != BM_FULL) {
-			p[off >> 6] &= ~m;
-			bm->nset--;
-			if (!--bm->chunk_set[c])
-				chunk_release(eng, bm, c);
-			*was_set = 1;
-			return 1;
-		}
-	}
 
 	while (done < n) {
 		size_t c = (bit + done) >> KS_BM_CHUNK_SHIFT;
@@ -471,6 +472,11 @@ static uint64_t leaf_span(uint64_t hpn, uint64_t n)
 
 void ks_pg_read(struct ks_pgstates *pg, uint64_t hpn, uint64_t n, uint8_t *dst)
 {
+	/* QEMU's PEEK of one value, and single frames of a scan */
+	if (n == 1) {
+		*dst = ks_pg_get(pg, hpn);
+		return;
+	}
 	while (n) {
 		uint64_t span = leaf_span(hpn, n);
 		const uint8_t *leaf = pg_leaf(pg, hpn >> KS_PG_LEAF_SHIFT);

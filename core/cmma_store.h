@@ -53,6 +53,12 @@ int ks_bitmap_prepare_set(struct ks_engine *eng, struct ks_bitmap *bm,
 /* Sets a bit whose chunk was prepared; returns its old value. */
 bool ks_bitmap_test_and_set(struct ks_bitmap *bm, uint64_t bit);
 /*
+ * Clears one bit, the common step of a migration: 1 if it was set, 0 if
+ * not, -ENOMEM if it is in an all-set chunk that could not be split.
+ */
+int ks_bitmap_clear_bit(struct ks_engine *eng, struct ks_bitmap *bm,
+			uint64_t bit);
+/*
  * Clears bits [bit, bit + n).  Returns the number of bits it cleared from
  * the start of the range, which is less than n only when memory for a
  * partly cleared all-set chunk could not be had; *was_set counts the bits

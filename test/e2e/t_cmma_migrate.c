@@ -243,6 +243,43 @@ static void test_source_and_destination(void)
 	free(dirty);
 }
 
+/*
+ * Exactly the struct and count values are written back, in that order
+ * (cuse.md §7.3): the buffer may end after the values returned, and a
+ * struct that cannot be written back stops the reply before the values.
+ * The three frames before the end of memory hold want[0..2].
+ */
+static void test_written_regions(int vm, const uint8_t *want)
+{
+	uint8_t *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ks_s390_cmma_log log, *ro = (void *)(pages + 4096);
+	uint8_t *end = pages + 4096 - 3;
+
+	if (pages == MAP_FAILED || mprotect(pages + 4096, 4096, PROT_NONE))
+		e2e_bail("cannot map the buffers");
+	e2e_is(get(vm, &log, 2 * SKEYS_MAX - 3, 16, KS_S390_CMMA_PEEK, end), 0,
+	       "PEEK of up to 16 values into the last 3 bytes of a mapping");
+	e2e_ok(log.count == 3 && !memcmp(end, want, 3),
+	       "  the 3 values returned are all that was written");
+	memset(pages, 0xab, 4096);
+	if (mprotect(pages + 4096, 4096, PROT_READ | PROT_WRITE))
+		e2e_bail("cannot map the struct");
+	memset(ro, 0, sizeof(*ro));
+	ro->start_gfn = 2 * SKEYS_MAX - 3;
+	ro->count = 16;
+	ro->flags = KS_S390_CMMA_PEEK;
+	ro->values = (uintptr_t)pages;
+	if (mprotect(pages + 4096, 4096, PROT_READ))
+		e2e_bail("cannot protect the struct");
+	e2e_is(e2e_ioctl(vm, KS_S390_GET_CMMA_BITS, (unsigned long)ro), -EFAULT,
+	       "GET whose struct cannot be written back: EFAULT");
+	e2e_ok(pages[0] == 0xab && pages[1] == 0xab && pages[2] == 0xab &&
+		       ro->count == 16,
+	       "  D8: the values after it are not written either");
+	munmap(pages, 8192);
+}
+
 static void test_large_set(void)
 {
 	uint8_t *vals = malloc(SKEYS_MAX + 1), *back = malloc(CUSE_VALUES);
@@ -290,6 +327,7 @@ static void test_large_set(void)
 	       "  PEEK there");
 	e2e_ok(log.count == 3 && back[1] == vals[0] && back[2] == vals[1],
 	       "  the frames before the hole were changed");
+	test_written_regions(vm, back);
 
 	e2e_diag("GET limits through CUSE");
 	e2e_is(get(vm, &log, 0, 200000, KS_S390_CMMA_PEEK, back), 0,

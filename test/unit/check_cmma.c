@@ -5,6 +5,7 @@
  * §1-§5, §7).
  */
 #include "check_cmma.h"
+#include "core/cmma_store.h"
 #include "core/status.h"
 
 static uint8_t buf[2 * MiB];
@@ -648,6 +649,52 @@ START_TEST(test_memory_limit)
 }
 END_TEST
 
+START_TEST(test_get_out_of_memory)
+{
+	struct cm_vm v = cm_new();
+	struct ks_s390_cmma_log log;
+	uint64_t chunk = KS_BM_CHUNK_BITS, limit = v.eng->cfg.memory_limit;
+
+	ck_assert_int_eq(cm_region(v.h, 0, LOG, 0, 3 * chunk, 1ULL << 40), 0);
+	ck_assert_int_eq(cm_enable(v.h), 0);
+	ck_assert_int_eq(cm_vcpus(v.h, 1), 0);
+	ck_assert_int_eq(cm_essa(v.h, 0, 1, 0, 0), 0);
+	ck_assert_int_eq(cm_start(v.h), 0);
+	/* grow GET's value buffer while there is memory */
+	ck_assert_int_eq(cm_get(v.h, &log, 0, 2 * chunk, PEEK, buf, MiB), 0);
+	/* a whole all-set chunk is cleared without memory */
+	ck_assert_int_eq(cm_get(v.h, &log, 0, chunk, 0, buf, MiB), 0);
+	ck_assert_uint_eq(log.count, chunk);
+	/* from now on no allocation succeeds */
+	v.eng->cfg.memory_limit = ks_mem_used(v.eng) + 1;
+	/* part of an all-set chunk cannot be cleared: nothing changes */
+	ck_assert_errno(cm_get(v.h, &log, chunk, 10, 0, buf, 16), ENOMEM);
+	ck_assert_uint_eq(cm_info(v.h).dirty_count, 2 * chunk);
+	/* a run gets as far as whole chunks take it */
+	ck_assert_int_eq(cm_get(v.h, &log, chunk, chunk + 10, 0, buf, MiB), 0);
+	ck_assert_uint_eq(log.start_gfn, chunk);
+	ck_assert_uint_eq(log.count, chunk);
+	ck_assert_uint_eq(log.remaining, chunk);
+	ck_assert_uint_eq(buf[chunk], 0xff);
+	/* the frames it did not reach are the next ones found */
+	ck_assert_errno(cm_get(v.h, &log, chunk, 1, 0, buf, 16), ENOMEM);
+	/* a single frame of an all-set chunk needs the split as well */
+	ck_assert_errno(cm_get(v.h, &log, 3 * chunk - 1, 5, 0, buf, 16),
+			ENOMEM);
+	ck_assert_uint_eq(cm_info(v.h).dirty_count, chunk);
+	v.eng->cfg.memory_limit = limit;
+	ck_assert_int_eq(cm_get(v.h, &log, chunk, 1, 0, buf, 16), 0);
+	ck_assert_uint_eq(log.start_gfn, 2 * chunk);
+	ck_assert_uint_eq(log.count, 1);
+	ck_assert_uint_eq(log.remaining, chunk - 1);
+	ck_assert_int_eq(cm_get(v.h, &log, 3 * chunk - 1, 5, 0, buf, 16), 0);
+	ck_assert_uint_eq(log.start_gfn, 3 * chunk - 1);
+	ck_assert_uint_eq(log.count, 1);
+	ck_assert_uint_eq(log.remaining, chunk - 2);
+	cm_free(&v);
+}
+END_TEST
+
 START_TEST(test_status_snapshot)
 {
 	struct cm_vm v = cm_new();
@@ -694,6 +741,7 @@ Suite *suite_cmma(void)
 	tcase_add_test(tc, test_sparse_memory);
 	tcase_add_test(tc, test_fully_touched_cost);
 	tcase_add_test(tc, test_memory_limit);
+	tcase_add_test(tc, test_get_out_of_memory);
 	tcase_add_test(tc, test_status_snapshot);
 	suite_add_tcase(s, tc);
 	return s;

@@ -413,6 +413,64 @@ START_TEST(test_holes_adjacent_slots_and_wrap)
 }
 END_TEST
 
+/*
+ * QEMU resumes at start_gfn + count, where the previous scan already
+ * looked for the next dirty frame: whatever happened in between must be
+ * seen by the next call.
+ */
+START_TEST(test_resume_sees_changes)
+{
+	struct cm_vm v = holes_vm();
+	struct ks_s390_cmma_log log;
+
+	ck_assert_int_eq(cm_essa(v.h, 100, 1, 1, 0), 0);
+	ck_assert_int_eq(cm_essa(v.h, 200, 1, 2, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 100, 1, 1);
+	/* a page dirtied between the two: found first */
+	ck_assert_int_eq(cm_essa(v.h, 150, 1, 3, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 101, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 150, 1, 1);
+	ck_assert_uint_eq(buf[0], 3);
+	/* the next one taken by a call that started elsewhere */
+	ck_assert_int_eq(cm_get(v.h, &log, 190, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 200, 1, 0);
+	ck_assert_int_eq(cm_essa(v.h, 1100, 1, 1, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 151, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 1100, 1, 0);
+	/* "nothing up to the end" no longer holds once a page is dirty */
+	ck_assert_int_eq(cm_essa(v.h, 1200, 1, 1, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 1101, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 1200, 1, 0);
+	ck_assert_int_eq(cm_essa(v.h, 1250, 1, 1, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 1201, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 1250, 1, 0);
+	/* the slot of the next dirty frame moves: its bit moves with it */
+	ck_assert_int_eq(cm_essa(v.h, 10, 1, 1, 0), 0);
+	ck_assert_int_eq(cm_essa(v.h, 1030, 1, 2, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 10, 1, 1);
+	ck_assert_int_eq(cm_region(v.h, 1, LOG, 2048, 256, 0x20000000), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 11, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 2054, 1, 0);
+	ck_assert_uint_eq(buf[0], 2);
+	/* the slot of the next dirty frame is deleted (Q16: still counted) */
+	ck_assert_int_eq(cm_essa(v.h, 20, 1, 1, 0), 0);
+	ck_assert_int_eq(cm_essa(v.h, 2100, 1, 1, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 20, 1, 1);
+	ck_assert_int_eq(cm_region(v.h, 1, LOG, 0, 0, 0), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 21, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 512, 0, 1);
+	/* a new START marks everything again */
+	ck_assert_int_eq(cm_stop(v.h), 0);
+	ck_assert_int_eq(cm_start(v.h), 0);
+	ck_assert_int_eq(cm_get(v.h, &log, 21, 1000, 0, buf, 1024), 0);
+	expect_log(&log, 21, 491, 21);
+	cm_free(&v);
+}
+END_TEST
+
 START_TEST(test_peek)
 {
 	struct cm_vm v = holes_vm();
@@ -664,7 +722,7 @@ START_TEST(test_scan_matches_reference)
 	static uint8_t got[80000], want[80000];
 	struct cm_vm v = cm_new();
 	struct ks_s390_cmma_log log, exp;
-	uint64_t seed = 0x9e3779b97f4a7c15ULL, g, n;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL, g, n, resume = 0;
 	size_t i, k, op;
 
 	memset(&r, 0, sizeof(r));
@@ -724,8 +782,12 @@ START_TEST(test_scan_matches_reference)
 					      5120, 70655, 70656, 70657, ~0ULL };
 			uint64_t B;
 
-			g = rnd(&seed) % 2 ? rnd(&seed) % 72000 :
-					     starts[rnd(&seed) % 10];
+			/* often where QEMU resumes, as the previous call says */
+			if (rnd(&seed) % 3 == 0)
+				g = resume;
+			else
+				g = rnd(&seed) % 2 ? rnd(&seed) % 72000 :
+						     starts[rnd(&seed) % 10];
 			n = rnd(&seed) % 4 ? 1 + rnd(&seed) % 64 :
 					     1 + rnd(&seed) % 75000;
 			ck_assert_int_eq(cm_get(v.h, &log, g, (uint32_t)n, 0,
@@ -755,6 +817,7 @@ START_TEST(test_scan_matches_reference)
 					     (unsigned long long)exp.remaining);
 			ck_assert_mem_eq(got, want, log.count);
 			ck_assert_uint_eq(got[log.count], 0xff);
+			resume = log.start_gfn + log.count;
 		}
 		if (op % 500 == 0) {
 			for (i = 0; i < 4; i++)
@@ -783,6 +846,7 @@ Suite *suite_cmma_scan(void)
 	tcase_add_test(tc, test_trailing_value_and_values);
 	tcase_add_test(tc, test_limits_stop_without_trailing);
 	tcase_add_test(tc, test_holes_adjacent_slots_and_wrap);
+	tcase_add_test(tc, test_resume_sees_changes);
 	tcase_add_test(tc, test_peek);
 	tcase_add_test(tc, test_all_zero_cases);
 	tcase_add_test(tc, test_faults);
