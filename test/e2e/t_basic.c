@@ -6,6 +6,8 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,9 +33,22 @@ static int run_daemon(const char *a1, const char *a2, const char *a3,
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* An address with nothing mapped at it. */
+static void *unmapped_page(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+
+	if (p == MAP_FAILED)
+		e2e_bail("mmap: %s", strerror(errno));
+	munmap(p, 4096);
+	return p;
+}
+
 int main(void)
 {
 	struct e2e_daemon d;
+	char buf[16] = { 0 };
 	int sys, vm;
 
 	e2e_daemon_start(&d, "kvmshim-basic", NULL);
@@ -51,6 +66,17 @@ int main(void)
 	       "unknown ioctl on the system fd is EINVAL");
 	e2e_is(e2e_ioctl(sys, KS_CHECK_EXTENSION, KS_CAP_PPC_HTAB_FD), 1,
 	       "power8 reports KVM_CAP_PPC_HTAB_FD");
+	e2e_is(read(sys, buf, sizeof(buf)) < 0 ? -errno : 0, -EINVAL,
+	       "read on the system fd is EINVAL");
+	e2e_is(write(sys, buf, sizeof(buf)) < 0 ? -errno : 0, -EINVAL,
+	       "write on the system fd is EINVAL");
+	e2e_is(read(sys, buf, 0), 0,
+	       "a 0-byte read returns 0 (the kernel answers it; deviation)");
+	e2e_is(read(sys, unmapped_page(), 16) < 0 ? -errno : 0, -EFAULT,
+	       "a read into a bad buffer is EFAULT (the kernel; deviation)");
+	e2e_ok(mmap(NULL, 4096, PROT_READ, MAP_SHARED, sys, 0) == MAP_FAILED &&
+		       errno == ENODEV,
+	       "mmap of the system fd is ENODEV");
 
 	vm = e2e_open(d.vm_path, O_RDWR);
 	e2e_is(e2e_ioctl(vm, 0xAE99, 0), -ENOTTY,
