@@ -46,7 +46,9 @@ int ks_run_cmma(struct ks_engine *eng, uint64_t proof, pid_t peer, pid_t client,
  * A user context for a caller whose memory the daemon cannot reach: each
  * region of its address space is stood in for by a buffer or by a file
  * (read with pread, written with pwrite; a short read is EFAULT).  Any
- * other address is EFAULT.  Nothing ever needs another round.
+ * other address is EFAULT.  Where regions overlap, an access starting at a
+ * region's start is that region's, else it is the first region's that
+ * holds it.  Nothing ever needs another round.
  */
 #define KS_UCTX_REMOTE_REGIONS 2
 

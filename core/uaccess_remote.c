@@ -10,18 +10,31 @@
 
 #include "supervise.h"
 
+static bool region_holds(const struct ks_uctx_region *r, uint64_t uaddr,
+			 size_t len)
+{
+	return uaddr >= r->uaddr && uaddr - r->uaddr <= r->len &&
+	       len <= r->len - (uaddr - r->uaddr);
+}
+
+/*
+ * The region an access belongs to.  Where regions overlap (a values
+ * buffer inside the struct), an access at a region's start is that
+ * region's: each region is copied to the caller whole and in its own
+ * order, so the bytes must be where the caller's copy will come from.
+ */
 static struct ks_uctx_region *region_of(struct ks_uctx_remote *x,
 					uint64_t uaddr, size_t len)
 {
 	unsigned int i;
 
-	for (i = 0; i < x->n; i++) {
-		struct ks_uctx_region *r = &x->r[i];
-
-		if (uaddr >= r->uaddr && uaddr - r->uaddr <= r->len &&
-		    len <= r->len - (uaddr - r->uaddr))
-			return r;
-	}
+	for (i = 0; i < x->n; i++)
+		if (x->r[i].uaddr == uaddr &&
+		    region_holds(&x->r[i], uaddr, len))
+			return &x->r[i];
+	for (i = 0; i < x->n; i++)
+		if (region_holds(&x->r[i], uaddr, len))
+			return &x->r[i];
 	return NULL;
 }
 

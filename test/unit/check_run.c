@@ -370,6 +370,55 @@ START_TEST(test_cmma_rows)
 }
 END_TEST
 
+/*
+ * A values buffer inside the struct: Linux writes the values, then the
+ * struct over them, and reads SET's values from memory as it is.  The
+ * values must reach the memfd (written first by the supervisor), never the
+ * struct's copy.
+ */
+START_TEST(test_cmma_values_in_struct)
+{
+	struct cm_vm v = big_vm();
+	struct ks_s390_cmma_log log, want;
+	struct kvmshim_ctl_cmma_out out;
+	uint8_t back[16], vals[8] = { 1, 2, 3, 0x40, 0x41, 0x42, 0x43, 0 };
+	const uint64_t arg = 0x10000;
+	int fd = memfd();
+
+	/* SET reads its 8 values from the memfd, even at arg + 8 */
+	fill(fd, vals, sizeof(vals));
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 100;
+	log.count = 8;
+	log.mask = ~0ULL;
+	log.values = arg + 8;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_SET_CMMA_BITS,
+				  &log, fd, &out),
+			 0);
+	ck_assert_uint_eq(out.written, 0);
+
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 100;
+	log.count = 8;
+	log.flags = PEEK;
+	log.values = arg + 8;
+	want = log;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 0);
+	ck_assert_uint_eq(out.written,
+			  KVMSHIM_CMMA_WROTE_LOG | KVMSHIM_CMMA_WROTE_VALUES);
+	ck_assert_uint_eq(out.values_len, 8);
+	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), 8);
+	ck_assert(!memcmp(back, vals, 8));
+	/* the struct as Linux leaves it: written last, whole */
+	ck_assert(!memcmp(&log, &want, sizeof(log)));
+	close(fd);
+	cm_free(&v);
+}
+END_TEST
+
 START_TEST(test_remote_uctx)
 {
 	struct ks_caller c = { .tid = 5, .tgid = 5 };
@@ -496,6 +545,7 @@ Suite *suite_run(void)
 	tcase_add_test(tc, test_proof);
 	tcase_add_test(tc, test_cmma_exact_sizes);
 	tcase_add_test(tc, test_cmma_rows);
+	tcase_add_test(tc, test_cmma_values_in_struct);
 	tcase_add_test(tc, test_remote_uctx);
 	tcase_add_test(tc, test_control_ops);
 	suite_add_tcase(s, tc);
