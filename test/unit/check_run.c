@@ -419,6 +419,47 @@ START_TEST(test_cmma_values_in_struct)
 }
 END_TEST
 
+/*
+ * Row 9 before row 10: a GET whose values cannot be written fails with
+ * EFAULT and leaves the struct as it was, even where the engine wrote the
+ * struct first (the order CUSE needs, D8).
+ */
+START_TEST(test_cmma_error_writes_nothing)
+{
+	struct cm_vm v = big_vm();
+	struct ks_s390_cmma_log log;
+	struct kvmshim_ctl_cmma_out out;
+	uint8_t vals[200];
+	int fd = memfd();
+
+	/* 200 values from 2^64 - 100: the buffer wraps, Linux's EFAULT */
+	memset(&log, 0, sizeof(log));
+	log.count = 200;
+	log.flags = PEEK;
+	log.values = UINT64_MAX - 99;
+	memset(vals, 1, sizeof(vals));
+	ck_assert_int_eq(cm_set(v.h, 0, sizeof(vals), ~0ULL, vals), 0);
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 -EFAULT);
+	ck_assert_uint_eq(out.written, 0);
+
+	/* the same after START, without PEEK */
+	ck_assert_int_eq(cm_start(v.h), 0);
+	memset(&log, 0, sizeof(log));
+	log.count = 200;
+	log.values = UINT64_MAX - 99;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 -EFAULT);
+	ck_assert_uint_eq(out.written, 0);
+	/* Linux loses the dirty bits that call took */
+	ck_assert_uint_eq(cm_info(v.h).dirty_count, VALUES - 200);
+	close(fd);
+	cm_free(&v);
+}
+END_TEST
+
 START_TEST(test_remote_uctx)
 {
 	struct ks_caller c = { .tid = 5, .tgid = 5 };
@@ -546,6 +587,7 @@ Suite *suite_run(void)
 	tcase_add_test(tc, test_cmma_exact_sizes);
 	tcase_add_test(tc, test_cmma_rows);
 	tcase_add_test(tc, test_cmma_values_in_struct);
+	tcase_add_test(tc, test_cmma_error_writes_nothing);
 	tcase_add_test(tc, test_remote_uctx);
 	tcase_add_test(tc, test_control_ops);
 	suite_add_tcase(s, tc);
