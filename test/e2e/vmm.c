@@ -993,6 +993,32 @@ static long drain(int vm, uint8_t *buf, uint8_t *got, uint32_t *first,
 	return calls;
 }
 
+/* Linux writes GET's values, then the whole struct, and only on success. */
+static void cmma_overlaps(int vm)
+{
+	struct kvm_s390_cmma_log log, before;
+	uint64_t *words = (uint64_t *)&log;
+
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 40;
+	log.count = 8;
+	log.flags = KVM_S390_CMMA_PEEK;
+	log.values = (uintptr_t)&words[1];
+	before = log;
+	is(kvm(vm, KVM_S390_GET_CMMA_BITS, &log), 0,
+	   "PEEK whose values are inside its own struct");
+	ok(log.start_gfn == 40 && log.count == 8 &&
+		   log.flags == KVM_S390_CMMA_PEEK &&
+		   log.values == before.values,
+	   "  the struct is written last, over the values");
+	log.values = (uintptr_t)-100;
+	log.count = 200;
+	before = log;
+	is(kvm(vm, KVM_S390_GET_CMMA_BITS, &log), -EFAULT,
+	   "PEEK whose values wrap past the end of memory: EFAULT");
+	ok(!memcmp(&log, &before, sizeof(log)), "  the struct is as it was");
+}
+
 static void cmma_errors(int sys, int vm, uint8_t *want)
 {
 	struct kvm_s390_cmma_log log, peek;
@@ -1006,6 +1032,7 @@ static void cmma_errors(int sys, int vm, uint8_t *want)
 	   -EINVAL, "GET_CMMA_BITS on the system fd: EINVAL");
 	is(kvm(vm, KVM_S390_GET_CMMA_BITS, (void *)8), -EFAULT,
 	   "GET with an unreadable struct: EFAULT");
+	cmma_overlaps(vm);
 	is(cmma(vm, KVM_S390_GET_CMMA_BITS, &log, 0, 1, 2, &one), -EINVAL,
 	   "GET with flags 2: EINVAL");
 	is(cmma(vm, KVM_S390_SET_CMMA_BITS, &log, 0, KVM_S390_SKEYS_MAX + 1, 0,
