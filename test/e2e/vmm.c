@@ -1011,6 +1011,13 @@ static void cmma_overlaps(int vm)
 		   log.flags == KVM_S390_CMMA_PEEK &&
 		   log.values == before.values,
 	   "  the struct is written last, over the values");
+	log.values = (uintptr_t)&log;
+	before = log;
+	is(kvm(vm, KVM_S390_GET_CMMA_BITS, &log), 0,
+	   "PEEK whose values are its own struct");
+	ok(log.start_gfn == 40 && log.count == 8 &&
+		   log.flags == KVM_S390_CMMA_PEEK && log.values == before.values,
+	   "  the struct is written last, over the values");
 	log.values = (uintptr_t)-100;
 	log.count = 200;
 	before = log;

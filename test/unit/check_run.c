@@ -414,6 +414,19 @@ START_TEST(test_cmma_values_in_struct)
 	ck_assert(!memcmp(back, vals, 8));
 	/* the struct as Linux leaves it: written last, whole */
 	ck_assert(!memcmp(&log, &want, sizeof(log)));
+
+	/* values at the struct's own address: still the values buffer's */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	log.values = arg;
+	want = log;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 0);
+	ck_assert_uint_eq(out.written,
+			  KVMSHIM_CMMA_WROTE_LOG | KVMSHIM_CMMA_WROTE_VALUES);
+	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), 8);
+	ck_assert(!memcmp(back, vals, 8));
+	ck_assert(!memcmp(&log, &want, sizeof(log)));
 	close(fd);
 	cm_free(&v);
 }
@@ -496,6 +509,27 @@ START_TEST(test_remote_uctx)
 	ck_assert_int_eq(s[0], 0);
 	ck_assert_int_eq(x.u.caller.tgid, 5);
 	ck_assert_uint_eq(x.u.out_cap, SIZE_MAX);
+
+	/* two regions at one address: declarations take them in turn */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	memset(s, 0, sizeof(s));
+	ks_uctx_remote_init(&x, &c);
+	ck_assert_int_eq(ks_uctx_remote_add(&x, 0x2000, sizeof(s), s, -1), 0);
+	ck_assert_int_eq(ks_uctx_remote_add(&x, 0x2000, 4096, NULL, fd), 0);
+	ck_assert_int_eq(ks_want_to_user(&x.u, 0x2000, sizeof(s)), 0);
+	ck_assert_int_eq(ks_want_to_user(&x.u, 0x2000, 8), 0);
+	memset(b, 0x33, sizeof(b));
+	ck_assert_int_eq(ks_copy_to_user(&x.u, 0x2000, b, sizeof(s)), 0);
+	memset(b, 0x44, sizeof(b));
+	ck_assert_int_eq(ks_copy_to_user(&x.u, 0x2000, b, 8), 0);
+	ck_assert_int_eq(s[0], 0x33);
+	ck_assert_int_eq(s[31], 0x33);
+	ck_assert_uint_eq(x.r[1].written_end, 8);
+	ck_assert_int_eq(pread(fd, b, sizeof(b), 0), 8);
+	ck_assert_int_eq(b[0], 0x44);
+	/* undeclared reads and writes: the first region that holds them */
+	ck_assert_int_eq(ks_copy_from_user(&x.u, b, 0x2000, 4), 0);
+	ck_assert_int_eq(b[0], 0x33);
 	close(fd);
 }
 END_TEST
