@@ -205,13 +205,13 @@ check-native: $(PROGRAMS) $(E2E_BINS)
 # missing Debian packages first (as root), then build with what pkg-config
 # now finds, in a second make.
 check:
-	@$(MAKE) --no-print-directory deps-for check
+	@$(MAKE) --no-print-directory deps-for
 	@$(MAKE) --no-print-directory check-all
 
 check-all: check-unit check-install check-e2e
 
 demo:
-	@$(MAKE) --no-print-directory deps-for demo
+	@$(MAKE) --no-print-directory deps-for
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: $(PROGRAMS) $(DEMO)
