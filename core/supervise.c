@@ -114,6 +114,13 @@ static void cmma_result(const struct ks_uctx_remote *x, long ret,
 {
 	/* a handler never restarts without a transport asking for it */
 	out->result = ret == -KS_ERESTART ? -EIO : (int32_t)ret;
+	/*
+	 * Linux writes GET's struct last, after the values, and only on
+	 * success; the engine writes it first for CUSE's sake (D8).  A
+	 * failed call gives the client nothing.
+	 */
+	if (out->result)
+		return;
 	if (x->r[0].written)
 		out->written |= KVMSHIM_CMMA_WROTE_LOG;
 	if (x->r[1].written) {

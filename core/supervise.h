@@ -46,7 +46,11 @@ int ks_run_cmma(struct ks_engine *eng, uint64_t proof, pid_t peer, pid_t client,
  * A user context for a caller whose memory the daemon cannot reach: each
  * region of its address space is stood in for by a buffer or by a file
  * (read with pread, written with pwrite; a short read is EFAULT).  Any
- * other address is EFAULT.  Nothing ever needs another round.
+ * other address is EFAULT.  Where regions overlap, an access starting at a
+ * region's start is that region's, else it is the first region's that
+ * holds it; declared out regions with the same start take the regions of
+ * that start in turn (a handler writes them in declaration order).
+ * Nothing ever needs another round.
  */
 #define KS_UCTX_REMOTE_REGIONS 2
 
@@ -60,10 +64,20 @@ struct ks_uctx_region {
 	uint64_t written_end;
 };
 
+/* Out regions a handler may declare (ks_want_to_user) per request. */
+#define KS_UCTX_REMOTE_DECLS 4
+
 struct ks_uctx_remote {
 	struct ks_uctx u;
 	struct ks_uctx_region r[KS_UCTX_REMOTE_REGIONS];
 	unsigned int n;
+	/* declared out regions, in order, and the region each went to */
+	struct {
+		uint64_t uaddr;
+		struct ks_uctx_region *r;
+	} decl[KS_UCTX_REMOTE_DECLS];
+	unsigned int n_decl;
+	unsigned int n_written;
 };
 
 void ks_uctx_remote_init(struct ks_uctx_remote *x, const struct ks_caller *c);

@@ -10,18 +10,31 @@
 
 #include "supervise.h"
 
+static bool region_holds(const struct ks_uctx_region *r, uint64_t uaddr,
+			 size_t len)
+{
+	return uaddr >= r->uaddr && uaddr - r->uaddr <= r->len &&
+	       len <= r->len - (uaddr - r->uaddr);
+}
+
+/*
+ * The region an access belongs to.  Where regions overlap (a values
+ * buffer inside the struct), an access at a region's start is that
+ * region's: each region is copied to the caller whole and in its own
+ * order, so the bytes must be where the caller's copy will come from.
+ */
 static struct ks_uctx_region *region_of(struct ks_uctx_remote *x,
 					uint64_t uaddr, size_t len)
 {
 	unsigned int i;
 
-	for (i = 0; i < x->n; i++) {
-		struct ks_uctx_region *r = &x->r[i];
-
-		if (uaddr >= r->uaddr && uaddr - r->uaddr <= r->len &&
-		    len <= r->len - (uaddr - r->uaddr))
-			return r;
-	}
+	for (i = 0; i < x->n; i++)
+		if (x->r[i].uaddr == uaddr &&
+		    region_holds(&x->r[i], uaddr, len))
+			return &x->r[i];
+	for (i = 0; i < x->n; i++)
+		if (region_holds(&x->r[i], uaddr, len))
+			return &x->r[i];
 	return NULL;
 }
 
@@ -56,9 +69,41 @@ static int remote_read(struct ks_uctx *u, void *dst, uint64_t uaddr, size_t len)
 	return 0;
 }
 
+/* The first region starting at uaddr that no declaration has taken yet. */
+static struct ks_uctx_region *untaken_at(struct ks_uctx_remote *x,
+					 uint64_t uaddr, size_t len)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < x->n; i++) {
+		struct ks_uctx_region *r = &x->r[i];
+
+		if (r->uaddr != uaddr || !region_holds(r, uaddr, len))
+			continue;
+		for (k = 0; k < x->n_decl && x->decl[k].r != r; k++)
+			;
+		if (k == x->n_decl)
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * Binds a declared out region to a region now, so that two declarations
+ * at one address (a values buffer at its struct's address) go to the
+ * struct and the values in turn, as they are written.
+ */
 static int remote_want(struct ks_uctx *u, uint64_t uaddr, size_t len)
 {
-	(void)u, (void)uaddr, (void)len;
+	struct ks_uctx_remote *x = (struct ks_uctx_remote *)u;
+	struct ks_uctx_region *r;
+
+	if (x->n_decl == KS_UCTX_REMOTE_DECLS)
+		return 0;
+	r = untaken_at(x, uaddr, len);
+	x->decl[x->n_decl].uaddr = uaddr;
+	x->decl[x->n_decl].r = r ? r : region_of(x, uaddr, len);
+	x->n_decl++;
 	return 0;
 }
 
@@ -79,7 +124,12 @@ static int remote_write(struct ks_uctx *u, uint64_t uaddr, const void *src,
 
 	if (!len)
 		return 0;
-	r = region_of(x, uaddr, len);
+	/* the next declared region, if this is it */
+	r = NULL;
+	if (x->n_written < x->n_decl && x->decl[x->n_written].uaddr == uaddr)
+		r = x->decl[x->n_written++].r;
+	if (!r || !region_holds(r, uaddr, len))
+		r = region_of(x, uaddr, len);
 	if (!r)
 		return -EFAULT;
 	off = uaddr - r->uaddr;

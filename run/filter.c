@@ -73,9 +73,15 @@ int filter_build(const struct kvmshim_run_info *info, struct sock_fprog *prog)
 	/* no_new_privs is set by the child itself */
 	if (!ret)
 		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	/*
+	 * The kernel ignores the request's high 32 bits, so must we.
+	 * SCMP_A1_32 would still want them zero (libseccomp 2.5): mask
+	 * them off instead.
+	 */
 	for (i = 0; !ret && i < info->n_traps; i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(ioctl), 1,
-				       SCMP_A1_32(SCMP_CMP_EQ,
+				       SCMP_A1_64(SCMP_CMP_MASKED_EQ,
+						  0xFFFFFFFFULL,
 						  info->traps[i].cmd));
 	if (!ret)
 		ret = export_prog(ctx, prog);

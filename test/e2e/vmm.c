@@ -549,6 +549,31 @@ static void real_kvm_checks(int sys, int vm)
 	   "ALLOCATE_RMA on the system fd: EINVAL");
 }
 
+/*
+ * The kernel takes an ioctl's request as an unsigned int: bits above the
+ * low 32 are ignored, and the call is the same ioctl.
+ */
+#define HIGH_BITS 0xFFFFFFFF00000000UL
+
+static void high_bits_checks(int sys, int vm)
+{
+	struct kvm_get_htab_fd g = { 0 };
+	long fd;
+
+	fd = kvm_n(sys, KVM_CREATE_VM | HIGH_BITS, 0);
+	ok(fd >= 0 && fd_is((int)fd, O_RDWR, true),
+	   "CREATE_VM with high bits set in the request: a VM fd (%s)",
+	   res(fd));
+	if (fd >= 0)
+		close((int)fd);
+	fd = kvm(vm, KVM_PPC_GET_HTAB_FD | HIGH_BITS, &g);
+	ok(fd >= 0 && fd_is((int)fd, O_RDONLY, true),
+	   "GET_HTAB_FD with high bits set in the request: a read fd (%s)",
+	   res(fd));
+	if (fd >= 0)
+		close((int)fd);
+}
+
 static void test_ppc(void)
 {
 	int sys = open_dev();
@@ -586,6 +611,7 @@ static void test_ppc(void)
 	is(kvm_n(sys, KVM_CREATE_VM, 2), -EINVAL, "CREATE_VM(PR): EINVAL");
 	is(kvm_n((int)vm, KVM_CREATE_VM, 0), -ENOTTY,
 	   "CREATE_VM on a VM fd: ENOTTY");
+	high_bits_checks(sys, (int)vm);
 	htab_checks(sys, (int)vm);
 	rma_checks(sys, (int)vm);
 out_vm:
@@ -967,6 +993,39 @@ static long drain(int vm, uint8_t *buf, uint8_t *got, uint32_t *first,
 	return calls;
 }
 
+/* Linux writes GET's values, then the whole struct, and only on success. */
+static void cmma_overlaps(int vm)
+{
+	struct kvm_s390_cmma_log log, before;
+	uint64_t *words = (uint64_t *)&log;
+
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 40;
+	log.count = 8;
+	log.flags = KVM_S390_CMMA_PEEK;
+	log.values = (uintptr_t)&words[1];
+	before = log;
+	is(kvm(vm, KVM_S390_GET_CMMA_BITS, &log), 0,
+	   "PEEK whose values are inside its own struct");
+	ok(log.start_gfn == 40 && log.count == 8 &&
+		   log.flags == KVM_S390_CMMA_PEEK &&
+		   log.values == before.values,
+	   "  the struct is written last, over the values");
+	log.values = (uintptr_t)&log;
+	before = log;
+	is(kvm(vm, KVM_S390_GET_CMMA_BITS, &log), 0,
+	   "PEEK whose values are its own struct");
+	ok(log.start_gfn == 40 && log.count == 8 &&
+		   log.flags == KVM_S390_CMMA_PEEK && log.values == before.values,
+	   "  the struct is written last, over the values");
+	log.values = (uintptr_t)-100;
+	log.count = 200;
+	before = log;
+	is(kvm(vm, KVM_S390_GET_CMMA_BITS, &log), -EFAULT,
+	   "PEEK whose values wrap past the end of memory: EFAULT");
+	ok(!memcmp(&log, &before, sizeof(log)), "  the struct is as it was");
+}
+
 static void cmma_errors(int sys, int vm, uint8_t *want)
 {
 	struct kvm_s390_cmma_log log, peek;
@@ -980,6 +1039,7 @@ static void cmma_errors(int sys, int vm, uint8_t *want)
 	   -EINVAL, "GET_CMMA_BITS on the system fd: EINVAL");
 	is(kvm(vm, KVM_S390_GET_CMMA_BITS, (void *)8), -EFAULT,
 	   "GET with an unreadable struct: EFAULT");
+	cmma_overlaps(vm);
 	is(cmma(vm, KVM_S390_GET_CMMA_BITS, &log, 0, 1, 2, &one), -EINVAL,
 	   "GET with flags 2: EINVAL");
 	is(cmma(vm, KVM_S390_SET_CMMA_BITS, &log, 0, KVM_S390_SKEYS_MAX + 1, 0,
@@ -1086,6 +1146,12 @@ static void test_s390(void)
 		   KVM_S390_CMMA_PEEK, buf);
 	ok(!ret && log.count == QEMU_COUNT && !memcmp(buf, want, QEMU_COUNT),
 	   "PEEK of 524288 values reads back every value (%s, count %u)",
+	   res(ret), log.count);
+	memset(buf, 0, QEMU_COUNT);
+	ret = cmma((int)vm, KVM_S390_GET_CMMA_BITS | HIGH_BITS, &log, 0,
+		   QEMU_COUNT, KVM_S390_CMMA_PEEK, buf);
+	ok(!ret && log.count == QEMU_COUNT && !memcmp(buf, want, QEMU_COUNT),
+	   "  the same with high bits set in the request (%s, count %u)",
 	   res(ret), log.count);
 	ret = cmma((int)vm, KVM_S390_GET_CMMA_BITS, &log, HOLE_GFN,
 		   KVM_S390_SKEYS_MAX, KVM_S390_CMMA_PEEK, buf);

@@ -370,6 +370,109 @@ START_TEST(test_cmma_rows)
 }
 END_TEST
 
+/*
+ * A values buffer inside the struct: Linux writes the values, then the
+ * struct over them, and reads SET's values from memory as it is.  The
+ * values must reach the memfd (written first by the supervisor), never the
+ * struct's copy.
+ */
+START_TEST(test_cmma_values_in_struct)
+{
+	struct cm_vm v = big_vm();
+	struct ks_s390_cmma_log log, want;
+	struct kvmshim_ctl_cmma_out out;
+	uint8_t back[16], vals[8] = { 1, 2, 3, 0x40, 0x41, 0x42, 0x43, 0 };
+	const uint64_t arg = 0x10000;
+	int fd = memfd();
+
+	/* SET reads its 8 values from the memfd, even at arg + 8 */
+	fill(fd, vals, sizeof(vals));
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 100;
+	log.count = 8;
+	log.mask = ~0ULL;
+	log.values = arg + 8;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_SET_CMMA_BITS,
+				  &log, fd, &out),
+			 0);
+	ck_assert_uint_eq(out.written, 0);
+
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 100;
+	log.count = 8;
+	log.flags = PEEK;
+	log.values = arg + 8;
+	want = log;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 0);
+	ck_assert_uint_eq(out.written,
+			  KVMSHIM_CMMA_WROTE_LOG | KVMSHIM_CMMA_WROTE_VALUES);
+	ck_assert_uint_eq(out.values_len, 8);
+	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), 8);
+	ck_assert(!memcmp(back, vals, 8));
+	/* the struct as Linux leaves it: written last, whole */
+	ck_assert(!memcmp(&log, &want, sizeof(log)));
+
+	/* values at the struct's own address: still the values buffer's */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	log.values = arg;
+	want = log;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 0);
+	ck_assert_uint_eq(out.written,
+			  KVMSHIM_CMMA_WROTE_LOG | KVMSHIM_CMMA_WROTE_VALUES);
+	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), 8);
+	ck_assert(!memcmp(back, vals, 8));
+	ck_assert(!memcmp(&log, &want, sizeof(log)));
+	close(fd);
+	cm_free(&v);
+}
+END_TEST
+
+/*
+ * Row 9 before row 10: a GET whose values cannot be written fails with
+ * EFAULT and leaves the struct as it was, even where the engine wrote the
+ * struct first (the order CUSE needs, D8).
+ */
+START_TEST(test_cmma_error_writes_nothing)
+{
+	struct cm_vm v = big_vm();
+	struct ks_s390_cmma_log log;
+	struct kvmshim_ctl_cmma_out out;
+	uint8_t vals[200];
+	int fd = memfd();
+
+	/* 200 values from 2^64 - 100: the buffer wraps, Linux's EFAULT */
+	memset(&log, 0, sizeof(log));
+	log.count = 200;
+	log.flags = PEEK;
+	log.values = UINT64_MAX - 99;
+	memset(vals, 1, sizeof(vals));
+	ck_assert_int_eq(cm_set(v.h, 0, sizeof(vals), ~0ULL, vals), 0);
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 -EFAULT);
+	ck_assert_uint_eq(out.written, 0);
+
+	/* the same after START, without PEEK */
+	ck_assert_int_eq(cm_start(v.h), 0);
+	memset(&log, 0, sizeof(log));
+	log.count = 200;
+	log.values = UINT64_MAX - 99;
+	ck_assert_int_eq(run_cmma(v.eng, v.h, CLIENT, KS_S390_GET_CMMA_BITS,
+				  &log, fd, &out),
+			 -EFAULT);
+	ck_assert_uint_eq(out.written, 0);
+	/* Linux loses the dirty bits that call took */
+	ck_assert_uint_eq(cm_info(v.h).dirty_count, VALUES - 200);
+	close(fd);
+	cm_free(&v);
+}
+END_TEST
+
 START_TEST(test_remote_uctx)
 {
 	struct ks_caller c = { .tid = 5, .tgid = 5 };
@@ -406,6 +509,27 @@ START_TEST(test_remote_uctx)
 	ck_assert_int_eq(s[0], 0);
 	ck_assert_int_eq(x.u.caller.tgid, 5);
 	ck_assert_uint_eq(x.u.out_cap, SIZE_MAX);
+
+	/* two regions at one address: declarations take them in turn */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	memset(s, 0, sizeof(s));
+	ks_uctx_remote_init(&x, &c);
+	ck_assert_int_eq(ks_uctx_remote_add(&x, 0x2000, sizeof(s), s, -1), 0);
+	ck_assert_int_eq(ks_uctx_remote_add(&x, 0x2000, 4096, NULL, fd), 0);
+	ck_assert_int_eq(ks_want_to_user(&x.u, 0x2000, sizeof(s)), 0);
+	ck_assert_int_eq(ks_want_to_user(&x.u, 0x2000, 8), 0);
+	memset(b, 0x33, sizeof(b));
+	ck_assert_int_eq(ks_copy_to_user(&x.u, 0x2000, b, sizeof(s)), 0);
+	memset(b, 0x44, sizeof(b));
+	ck_assert_int_eq(ks_copy_to_user(&x.u, 0x2000, b, 8), 0);
+	ck_assert_int_eq(s[0], 0x33);
+	ck_assert_int_eq(s[31], 0x33);
+	ck_assert_uint_eq(x.r[1].written_end, 8);
+	ck_assert_int_eq(pread(fd, b, sizeof(b), 0), 8);
+	ck_assert_int_eq(b[0], 0x44);
+	/* undeclared reads and writes: the first region that holds them */
+	ck_assert_int_eq(ks_copy_from_user(&x.u, b, 0x2000, 4), 0);
+	ck_assert_int_eq(b[0], 0x33);
 	close(fd);
 }
 END_TEST
@@ -496,6 +620,8 @@ Suite *suite_run(void)
 	tcase_add_test(tc, test_proof);
 	tcase_add_test(tc, test_cmma_exact_sizes);
 	tcase_add_test(tc, test_cmma_rows);
+	tcase_add_test(tc, test_cmma_values_in_struct);
+	tcase_add_test(tc, test_cmma_error_writes_nothing);
 	tcase_add_test(tc, test_remote_uctx);
 	tcase_add_test(tc, test_control_ops);
 	suite_add_tcase(s, tc);
