@@ -18,6 +18,7 @@
 #include "kvmshim/kvmshim.h"
 #include "test/e2e/lib/ctl.h"
 #include "test/e2e/lib/e2e.h"
+#include "test/e2e/lib/kvmcalls.h"
 
 #define VSID 0x123456ULL
 #define N_ENTRIES 64
@@ -273,16 +274,6 @@ static void tour_rma(void)
 	step(e2e_daemon_stop(&d), 0, "SIGTERM: exit status");
 }
 
-static long attr(int vm, unsigned long cmd, uint32_t group, uint64_t a,
-		 uint64_t *val)
-{
-	struct ks_device_attr at = { .group = group,
-				     .attr = a,
-				     .addr = (uintptr_t)val };
-
-	return e2e_ioctl(vm, cmd, (unsigned long)&at);
-}
-
 static void tour_cmma(void)
 {
 	static unsigned char values[524288];
@@ -308,17 +299,17 @@ static void tour_cmma(void)
 	vm = e2e_open(d.vm_path, O_RDWR);
 	step(e2e_ioctl(vm, KS_SET_USER_MEMORY_REGION, (unsigned long)&mr), 0,
 	     "KVM_SET_USER_MEMORY_REGION(64 MiB, dirty logging)");
-	step(attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MEM_CTRL,
-		  KS_S390_VM_MEM_ENABLE_CMMA, NULL),
+	step(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MEM_CTRL,
+			     KS_S390_VM_MEM_ENABLE_CMMA, NULL),
 	     0, "KVM_SET_DEVICE_ATTR(MEM_CTRL, ENABLE_CMMA)");
 	e2e_ioctl(vm, KVMSHIM_SET_VCPUS, (unsigned long)&vc);
 	step(e2e_ioctl(vm, KVMSHIM_S390_ESSA, (unsigned long)&essa), 0,
 	     "guest ESSA: 64 pages from gfn 4096 become \"unused\"");
-	step(attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
-		  KS_S390_VM_MIGRATION_START, NULL),
+	step(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
+			     KS_S390_VM_MIGRATION_START, NULL),
 	     0, "KVM_SET_DEVICE_ATTR(MIGRATION, START): every page dirty");
-	step(attr(vm, KS_GET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
-		  KS_S390_VM_MIGRATION_STATUS, &status),
+	step(e2e_device_attr(vm, KS_GET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
+			     KS_S390_VM_MIGRATION_STATUS, &status),
 	     0, "KVM_GET_DEVICE_ATTR(MIGRATION, STATUS)");
 	say("  migration mode: %s", status ? "on" : "off");
 	say("QEMU's save loop: GETs of 524288 values, then a one-page PEEK "
@@ -362,8 +353,8 @@ static void tour_cmma(void)
 	say("  returns start_gfn %llu, count %u, value 0x%02x, remaining %llu",
 	    (unsigned long long)log.start_gfn, log.count, values[0],
 	    (unsigned long long)log.remaining);
-	step(attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
-		  KS_S390_VM_MIGRATION_STOP, NULL),
+	step(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
+			     KS_S390_VM_MIGRATION_STOP, NULL),
 	     0, "KVM_SET_DEVICE_ATTR(MIGRATION, STOP)");
 	close(vm);
 	step(e2e_daemon_stop(&d), 0, "SIGTERM: exit status");

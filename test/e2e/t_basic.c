@@ -19,25 +19,15 @@ static int run_daemon(const char *a1, const char *a2, const char *a3,
 		      const char *a4)
 {
 	const char *argv[] = { e2e_daemon_path(), a1, a2, a3, a4, NULL };
-	int status;
-	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		execvp(argv[0], (char **)argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return e2e_run(argv, NULL);
 }
 
 /* An address with nothing mapped at it. */
 static void *unmapped_page(void)
 {
-	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
+	void *p =
+		mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		e2e_bail("mmap: %s", strerror(errno));

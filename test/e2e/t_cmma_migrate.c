@@ -17,6 +17,7 @@
 #include "kvmshim/kvm.h"
 #include "kvmshim/kvmshim.h"
 #include "lib/e2e.h"
+#include "lib/kvmcalls.h"
 
 #define PAGES (1ULL << 18) /* 1 GiB */
 #define QEMU_COUNT 524288
@@ -24,45 +25,6 @@
 #define SKEYS_MAX 1048576
 
 static struct e2e_daemon daemon_;
-
-static long region(int vm, uint32_t slot, uint32_t flags, uint64_t gfn,
-		   uint64_t pages, uint64_t uaddr)
-{
-	struct ks_userspace_memory_region m = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gfn << 12,
-		.memory_size = pages << 12,
-		.userspace_addr = uaddr,
-	};
-
-	return e2e_ioctl(vm, KS_SET_USER_MEMORY_REGION, (unsigned long)&m);
-}
-
-static long attr(int vm, unsigned long cmd, uint32_t group, uint64_t a,
-		 void *addr)
-{
-	struct ks_device_attr da = {
-		.group = group,
-		.attr = a,
-		.addr = (uintptr_t)addr,
-	};
-
-	return e2e_ioctl(vm, cmd, (unsigned long)&da);
-}
-
-static long essa(int vm, uint64_t gfn, uint32_t count, uint8_t usage,
-		 uint8_t nodat)
-{
-	struct kvmshim_s390_essa e = {
-		.gfn = gfn,
-		.count = count,
-		.usage = usage,
-		.nodat = nodat,
-	};
-
-	return e2e_ioctl(vm, KVMSHIM_S390_ESSA, (unsigned long)&e);
-}
 
 static long get(int vm, struct ks_s390_cmma_log *log, uint64_t start,
 		uint32_t count, uint32_t flags, void *values)
@@ -95,9 +57,10 @@ static int guest_vm(bool log_dirty)
 	uint32_t f = log_dirty ? KS_MEM_LOG_DIRTY_PAGES : 0;
 	struct kvmshim_vcpus v = { .created = 1 };
 
-	if (region(vm, 0, f, 0, PAGES / 2, 1ULL << 32) ||
-	    region(vm, 1, f, PAGES, PAGES / 2, 1ULL << 33) ||
-	    attr(vm, KS_SET_DEVICE_ATTR, 0, KS_S390_VM_MEM_ENABLE_CMMA, NULL) ||
+	if (e2e_s390_region(vm, 0, f, 0, PAGES / 2, 1ULL << 32) ||
+	    e2e_s390_region(vm, 1, f, PAGES, PAGES / 2, 1ULL << 33) ||
+	    e2e_device_attr(vm, KS_SET_DEVICE_ATTR, 0,
+			    KS_S390_VM_MEM_ENABLE_CMMA, NULL) ||
 	    e2e_ioctl(vm, KVMSHIM_SET_VCPUS, (unsigned long)&v))
 		e2e_bail("cannot set up a guest");
 	return vm;
@@ -173,12 +136,12 @@ static void test_source_and_destination(void)
 	for (g = 0; g < PAGES && !ret; g += 4096) {
 		uint64_t f = g < PAGES / 2 ? g : g + PAGES / 2;
 
-		ret = essa(src, f, 4096, (uint8_t)((g / 4096) % 4), 0);
+		ret = e2e_s390_essa(src, f, 4096, (uint8_t)((g / 4096) % 4), 0);
 		memset(want + g, (int)((g / 4096) % 4), 4096);
 	}
 	e2e_is(ret, 0, "guest sets states on all of memory");
-	e2e_is(attr(src, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
-		    KS_S390_VM_MIGRATION_START, NULL),
+	e2e_is(e2e_device_attr(src, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
+			       KS_S390_VM_MIGRATION_START, NULL),
 	       0, "migration START");
 	calls = qemu_save(src, buf, got, seen, &values);
 	e2e_ok(calls > 0 && calls < 10, "first pass: %ld calls", calls);
@@ -192,7 +155,7 @@ static void test_source_and_destination(void)
 		uint64_t i = r % PAGES, f = i < PAGES / 2 ? i : i + PAGES / 2;
 		uint8_t usage = (uint8_t)(r >> 20) & 3, nodat = (r >> 24) & 1;
 
-		ret = essa(src, f, 1, usage, nodat);
+		ret = e2e_s390_essa(src, f, 1, usage, nodat);
 		want[i] = (uint8_t)(usage | (nodat ? 0x40 : 0));
 		ndirty += !dirty[i];
 		dirty[i] = true;
@@ -210,8 +173,8 @@ static void test_source_and_destination(void)
 	e2e_ok(!memcmp(got, want, PAGES), "  the copy matches the guest");
 	e2e_is(get(src, &log, 0, QEMU_COUNT, 0, buf), 0, "a final GET");
 	e2e_ok(!log.count && !log.remaining, "  finds nothing");
-	e2e_is(attr(src, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
-		    KS_S390_VM_MIGRATION_STOP, NULL),
+	e2e_is(e2e_device_attr(src, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
+			       KS_S390_VM_MIGRATION_STOP, NULL),
 	       0, "migration STOP");
 
 	e2e_diag("destination: SET_CMMA_BITS per block of guest memory");
@@ -290,8 +253,9 @@ static void test_large_set(void)
 	int vm = e2e_open(daemon_.vm_path, O_RDWR);
 
 	e2e_diag("SET_CMMA_BITS through the retry rounds");
-	if (region(vm, 0, 0, 0, 2 * SKEYS_MAX, 1ULL << 40) ||
-	    attr(vm, KS_SET_DEVICE_ATTR, 0, KS_S390_VM_MEM_ENABLE_CMMA, NULL))
+	if (e2e_s390_region(vm, 0, 0, 0, 2 * SKEYS_MAX, 1ULL << 40) ||
+	    e2e_device_attr(vm, KS_SET_DEVICE_ATTR, 0,
+			    KS_S390_VM_MEM_ENABLE_CMMA, NULL))
 		e2e_bail("cannot set up a guest");
 	for (i = 0; i <= SKEYS_MAX; i++)
 		vals[i] = (uint8_t)((i * 2654435761U) >> 13) & 0x43;
@@ -363,30 +327,34 @@ static void test_attributes(void)
 	pid_t pid;
 
 	e2e_diag("VM attributes through the retry rounds");
-	e2e_is(attr(vm, KS_HAS_DEVICE_ATTR, 0, 1, NULL), 0, "HAS CLR_CMMA");
-	e2e_is(attr(vm, KS_HAS_DEVICE_ATTR, 4, 77, NULL), 0,
+	e2e_is(e2e_device_attr(vm, KS_HAS_DEVICE_ATTR, 0, 1, NULL), 0,
+	       "HAS CLR_CMMA");
+	e2e_is(e2e_device_attr(vm, KS_HAS_DEVICE_ATTR, 4, 77, NULL), 0,
 	       "HAS any MIGRATION attribute");
-	e2e_is(attr(vm, KS_HAS_DEVICE_ATTR, 1, 0, NULL), -ENXIO, "HAS TOD");
-	e2e_is(attr(vm, KS_GET_DEVICE_ATTR, 0, 2, &v), 0, "GET LIMIT_SIZE");
+	e2e_is(e2e_device_attr(vm, KS_HAS_DEVICE_ATTR, 1, 0, NULL), -ENXIO,
+	       "HAS TOD");
+	e2e_is(e2e_device_attr(vm, KS_GET_DEVICE_ATTR, 0, 2, &v), 0,
+	       "GET LIMIT_SIZE");
 	e2e_is((long long)v, 1LL << 44, "  2^44");
-	e2e_is(attr(vm, KS_GET_DEVICE_ATTR, 0, 2, hole), -EFAULT,
+	e2e_is(e2e_device_attr(vm, KS_GET_DEVICE_ATTR, 0, 2, hole), -EFAULT,
 	       "GET LIMIT_SIZE to an unwritable address: EFAULT");
-	e2e_is(attr(vm, KS_GET_DEVICE_ATTR, 0, 0, &v), -ENXIO,
+	e2e_is(e2e_device_attr(vm, KS_GET_DEVICE_ATTR, 0, 0, &v), -ENXIO,
 	       "GET ENABLE_CMMA: ENXIO");
-	e2e_is(attr(vm, KS_SET_DEVICE_ATTR, 0, 2, hole), -EFAULT,
+	e2e_is(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, 0, 2, hole), -EFAULT,
 	       "SET LIMIT_SIZE from an unreadable address: EFAULT");
-	e2e_is(attr(vm, KS_SET_DEVICE_ATTR, 0, 2, &big), -E2BIG,
+	e2e_is(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, 0, 2, &big), -E2BIG,
 	       "SET LIMIT_SIZE above the limit: E2BIG");
-	e2e_is(attr(vm, KS_SET_DEVICE_ATTR, 0, 2, &small), 0,
+	e2e_is(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, 0, 2, &small), 0,
 	       "SET LIMIT_SIZE 1 GiB");
 	v = 0;
-	e2e_is(attr(vm, KS_GET_DEVICE_ATTR, 0, 2, &v), 0, "GET LIMIT_SIZE");
+	e2e_is(e2e_device_attr(vm, KS_GET_DEVICE_ATTR, 0, 2, &v), 0,
+	       "GET LIMIT_SIZE");
 	e2e_is((long long)v, 1LL << 44, "  unchanged");
-	e2e_is(attr(vm, KS_GET_DEVICE_ATTR, 4, 2, hole), -EFAULT,
+	e2e_is(e2e_device_attr(vm, KS_GET_DEVICE_ATTR, 4, 2, hole), -EFAULT,
 	       "GET MIGRATION STATUS to an unwritable address: EFAULT");
-	e2e_is(attr(vm, KS_SET_DEVICE_ATTR, 4, 1, NULL), -EINVAL,
+	e2e_is(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, 4, 1, NULL), -EINVAL,
 	       "START without memory: EINVAL");
-	e2e_is(attr(vm, KS_SET_DEVICE_ATTR, 0, 1, NULL), -EINVAL,
+	e2e_is(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, 0, 1, NULL), -EINVAL,
 	       "CLR_CMMA before ENABLE_CMMA: EINVAL");
 	e2e_is(e2e_ioctl(vm, KS_HAS_DEVICE_ATTR, (unsigned long)hole), -EFAULT,
 	       "HAS with an unreadable struct: EFAULT");
@@ -395,7 +363,8 @@ static void test_attributes(void)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0)
-		_exit(attr(vm, KS_HAS_DEVICE_ATTR, 0, 0, NULL) == -EIO &&
+		_exit(e2e_device_attr(vm, KS_HAS_DEVICE_ATTR, 0, 0, NULL) ==
+					      -EIO &&
 				      e2e_ioctl(vm, KS_S390_GET_CMMA_BITS, 0) ==
 					      -EIO ?
 			      0 :

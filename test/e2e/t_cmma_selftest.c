@@ -12,6 +12,7 @@
 #include "kvmshim/kvm.h"
 #include "kvmshim/kvmshim.h"
 #include "lib/e2e.h"
+#include "lib/kvmcalls.h"
 
 #define MAIN_PAGE_COUNT 512
 #define TEST_DATA_PAGE_COUNT 512
@@ -22,70 +23,45 @@
 static struct e2e_daemon daemon_;
 static uint8_t cmma_value_buf[MAIN_PAGE_COUNT + TEST_DATA_PAGE_COUNT];
 
-static long region(int vm, uint32_t slot, uint32_t flags, uint64_t gfn,
-		   uint64_t pages, uint64_t uaddr)
-{
-	struct ks_userspace_memory_region m = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gfn << 12,
-		.memory_size = pages << 12,
-		.userspace_addr = uaddr,
-	};
-
-	return e2e_ioctl(vm, KS_SET_USER_MEMORY_REGION, (unsigned long)&m);
-}
-
-static long attr(int vm, unsigned long cmd, uint32_t group, uint64_t a,
-		 void *addr)
-{
-	struct ks_device_attr da = {
-		.group = group,
-		.attr = a,
-		.addr = (uintptr_t)addr,
-	};
-
-	return e2e_ioctl(vm, cmd, (unsigned long)&da);
-}
-
 static long enable_migration_mode(int vm)
 {
-	return attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
-		    KS_S390_VM_MIGRATION_START, NULL);
+	return e2e_device_attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
+			       KS_S390_VM_MIGRATION_START, NULL);
 }
 
 static long is_migration_mode_on(int vm)
 {
 	uint64_t out = 0xdead;
-	long ret = attr(vm, KS_GET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
-			KS_S390_VM_MIGRATION_STATUS, &out);
+	long ret = e2e_device_attr(vm, KS_GET_DEVICE_ATTR, KS_S390_VM_MIGRATION,
+				   KS_S390_VM_MIGRATION_STATUS, &out);
 
 	return ret ? ret : (long)out;
 }
 
 static void create_memslots(int vm)
 {
-	e2e_is(region(vm, 0, 0, 0, MAIN_PAGE_COUNT, 0x10000000), 0,
+	e2e_is(e2e_s390_region(vm, 0, 0, 0, MAIN_PAGE_COUNT, 0x10000000), 0,
 	       "main memslot");
-	e2e_is(region(vm, 1, 0, TEST_DATA_START_GFN, TEST_DATA_PAGE_COUNT,
-		      0x20000000),
+	e2e_is(e2e_s390_region(vm, 1, 0, TEST_DATA_START_GFN,
+			       TEST_DATA_PAGE_COUNT, 0x20000000),
 	       0, "test data memslot");
 }
 
 static void enable_dirty_tracking(int vm)
 {
-	e2e_is(region(vm, 0, KS_MEM_LOG_DIRTY_PAGES, 0, MAIN_PAGE_COUNT,
-		      0x10000000),
+	e2e_is(e2e_s390_region(vm, 0, KS_MEM_LOG_DIRTY_PAGES, 0,
+			       MAIN_PAGE_COUNT, 0x10000000),
 	       0, "dirty tracking on the main memslot");
-	e2e_is(region(vm, 1, KS_MEM_LOG_DIRTY_PAGES, TEST_DATA_START_GFN,
-		      TEST_DATA_PAGE_COUNT, 0x20000000),
+	e2e_is(e2e_s390_region(vm, 1, KS_MEM_LOG_DIRTY_PAGES,
+			       TEST_DATA_START_GFN, TEST_DATA_PAGE_COUNT,
+			       0x20000000),
 	       0, "dirty tracking on the test data memslot");
 }
 
 static void enable_cmma(int vm)
 {
-	e2e_is(attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MEM_CTRL,
-		    KS_S390_VM_MEM_ENABLE_CMMA, NULL),
+	e2e_is(e2e_device_attr(vm, KS_SET_DEVICE_ATTR, KS_S390_VM_MEM_CTRL,
+			       KS_S390_VM_MEM_ENABLE_CMMA, NULL),
 	       0, "enable CMMA");
 }
 
@@ -97,11 +73,10 @@ static void vcpu_add(int vm)
 	       "create a vCPU");
 }
 
+/* SET_STABLE: usage 0, NODAT 0 */
 static long essa(int vm, uint64_t gfn, uint32_t count)
 {
-	struct kvmshim_s390_essa e = { .gfn = gfn, .count = count };
-
-	return e2e_ioctl(vm, KVMSHIM_S390_ESSA, (unsigned long)&e);
+	return e2e_s390_essa(vm, gfn, count, 0, 0);
 }
 
 /* guest_do_one_essa: the first page of TEST_DATA and of its second MiB */
@@ -242,18 +217,19 @@ static void test_migration_mode(void)
 	e2e_is(enable_migration_mode(vm), 0, "migration mode on");
 	e2e_is(is_migration_mode_on(vm), 1, "  on");
 	guest_do_one_essa(vm);
-	e2e_is(region(vm, 2, 0, TEST_DATA_TWO_START_GFN,
-		      TEST_DATA_TWO_PAGE_COUNT, 0x30000000),
+	e2e_is(e2e_s390_region(vm, 2, 0, TEST_DATA_TWO_START_GFN,
+			       TEST_DATA_TWO_PAGE_COUNT, 0x30000000),
 	       0, "a memslot without dirty tracking");
 	e2e_is(is_migration_mode_on(vm), 0, "  turned migration mode off");
 	guest_do_one_essa(vm);
-	e2e_is(region(vm, 2, KS_MEM_LOG_DIRTY_PAGES, TEST_DATA_TWO_START_GFN,
-		      TEST_DATA_TWO_PAGE_COUNT, 0x30000000),
+	e2e_is(e2e_s390_region(vm, 2, KS_MEM_LOG_DIRTY_PAGES,
+			       TEST_DATA_TWO_START_GFN,
+			       TEST_DATA_TWO_PAGE_COUNT, 0x30000000),
 	       0, "dirty tracking on the new memslot");
 	e2e_is(enable_migration_mode(vm), 0, "migration mode on again");
 	e2e_is(is_migration_mode_on(vm), 1, "  on");
-	e2e_is(region(vm, 2, 0, TEST_DATA_TWO_START_GFN,
-		      TEST_DATA_TWO_PAGE_COUNT, 0x30000000),
+	e2e_is(e2e_s390_region(vm, 2, 0, TEST_DATA_TWO_START_GFN,
+			       TEST_DATA_TWO_PAGE_COUNT, 0x30000000),
 	       0, "dirty tracking off with a flags change");
 	e2e_is(is_migration_mode_on(vm), 0, "  turned migration mode off");
 	guest_do_one_essa(vm);
@@ -328,8 +304,8 @@ int main(void)
 	e2e_is(e2e_ioctl(sys, KS_CHECK_EXTENSION, KS_CAP_S390_CMMA_MIGRATION),
 	       1, "KVM_CAP_S390_CMMA_MIGRATION");
 	vm = new_vm();
-	e2e_is(attr(vm, KS_HAS_DEVICE_ATTR, KS_S390_VM_MEM_CTRL,
-		    KS_S390_VM_MEM_ENABLE_CMMA, NULL),
+	e2e_is(e2e_device_attr(vm, KS_HAS_DEVICE_ATTR, KS_S390_VM_MEM_CTRL,
+			       KS_S390_VM_MEM_ENABLE_CMMA, NULL),
 	       0, "the machine has CMMA");
 	close(vm);
 

@@ -13,6 +13,7 @@
 #include "kvmshim/kvm.h"
 #include "kvmshim/kvmshim.h"
 #include "lib/e2e.h"
+#include "lib/kvmcalls.h"
 
 #define A_V 0x0000000123456a91ULL /* hpt.md §5 example A, bolted */
 #define A_R 0x0000000012345012ULL
@@ -98,21 +99,6 @@ static bool empty(int vm, uint64_t idx)
 	return entry(vm, idx).flags == 0;
 }
 
-static struct kvmshim_ppc_info info(int vm)
-{
-	struct kvmshim_ppc_info in;
-
-	memset(&in, 0, sizeof(in));
-	if (e2e_ioctl(vm, KVMSHIM_PPC_INFO, (unsigned long)&in))
-		e2e_bail("KVMSHIM_PPC_INFO failed");
-	return in;
-}
-
-static long set_u32(int vm, unsigned long cmd, uint32_t val)
-{
-	return e2e_ioctl(vm, cmd, (unsigned long)&val);
-}
-
 static long worker(int vm, uint32_t mode)
 {
 	struct kvmshim_ppc_resize_worker w = { mode, 0 };
@@ -129,7 +115,7 @@ static void test_grow(int vm)
 	bool ok = true;
 
 	e2e_is(alloc(vm, 18), 0, "ALLOCATE_HTAB(18)");
-	in = info(vm);
+	in = e2e_ppc_info(vm);
 	e2e_ok(in.order == 18 && in.npte == 16384 && in.valid == 0,
 	       "an empty order-18 table");
 	e2e_is(enter(vm, EXACT, 15576, A_V, A_R, NULL), 0,
@@ -159,15 +145,15 @@ static void test_grow(int vm)
 	e2e_ok(holds(vm, 15576, A_V, A_R) &&
 		       holds(vm, 1607, (A_V & ~0x10ULL) + (7ULL << 7), A_R),
 	       "READ_ENTRY returns what was entered");
-	e2e_is(info(vm).valid, 13, "13 entries are present");
+	e2e_is(e2e_ppc_info(vm).valid, 13, "13 entries are present");
 
-	e2e_is(set_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1), 0,
+	e2e_is(e2e_ioctl_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1), 0,
 	       "MMU ready (a VRMA entry's effect)");
 	e2e_is(prepare_poll(vm, 20, &polls), 0,
 	       "PREPARE(20), polled every 100 ms, reaches 0");
 	e2e_ok(polls >= 2, "the first PREPARE answered 100 (%d polls)", polls);
 	e2e_is(commit(vm, 20), 0, "COMMIT(20)");
-	in = info(vm);
+	in = e2e_ppc_info(vm);
 	e2e_ok(in.order == 20 && in.valid == 5 && in.mmu_ready &&
 		       in.resize_state == KVMSHIM_PPC_RESIZE_NONE,
 	       "order 20, the 5 bolted entries, MMU ready, nothing pending");
@@ -195,10 +181,10 @@ static void test_errors(int vm)
 	e2e_is(alloc(vm, 20), 0, "ALLOCATE_HTAB(20)");
 	enter(vm, EXACT, 64728, A_V, A_R, NULL);
 	enter(vm, EXACT, 48344, A2_V, A_R, NULL);
-	e2e_is(set_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1), 0, "MMU ready");
+	e2e_is(e2e_ioctl_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1), 0, "MMU ready");
 	e2e_is(prepare_poll(vm, 18, &polls), 0, "PREPARE(18) ready");
 	e2e_is(commit(vm, 18), -ENOSPC, "shrink collision: COMMIT is ENOSPC");
-	in = info(vm);
+	in = e2e_ppc_info(vm);
 	e2e_ok(in.order == 20 && in.valid == 2 && holds(vm, 64728, A_V, A_R) &&
 		       holds(vm, 48344, A2_V, A_R),
 	       "the old table is intact");
@@ -216,7 +202,7 @@ static void test_errors(int vm)
 	       "INSERT_RAW an undecodable entry");
 	prepare_poll(vm, 19, &polls);
 	e2e_is(commit(vm, 19), -EIO, "COMMIT meets it: EIO");
-	e2e_ok(info(vm).order == 18 && holds(vm, 5, raw.v, raw.r),
+	e2e_ok(e2e_ppc_info(vm).order == 18 && holds(vm, 5, raw.v, raw.r),
 	       "the old table stays");
 
 	/* argument checks and the rows that release */
@@ -233,7 +219,7 @@ static void test_errors(int vm)
 	usleep(300000);
 	e2e_is(prepare(vm, 20), 100, "still 100 while the worker is held");
 	e2e_is(commit(vm, 20), -EBUSY, "COMMIT while allocating: EBUSY");
-	e2e_is(info(vm).resize_state, KVMSHIM_PPC_RESIZE_NONE,
+	e2e_is(e2e_ppc_info(vm).resize_state, KVMSHIM_PPC_RESIZE_NONE,
 	       "EBUSY released the request");
 	e2e_is(prepare(vm, 20), 100, "a new PREPARE starts over");
 	e2e_is(e2e_ioctl(vm, KVMSHIM_PPC_RESIZE_RELEASE, 0), 1,
@@ -241,7 +227,7 @@ static void test_errors(int vm)
 	e2e_is(prepare_poll(vm, 20, &polls), 0, "then PREPARE reaches 0");
 	e2e_is(worker(vm, KVMSHIM_PPC_WORKER_NOW), 0, "worker back to normal");
 	e2e_is(prepare(vm, 21), 100, "another order replaces the request");
-	e2e_is(info(vm).resize_order, 21, "pending order is 21");
+	e2e_is(e2e_ppc_info(vm).resize_order, 21, "pending order is 21");
 
 	/* ALLOCATE_HTAB: EBUSY, EFAULT, the order that frees first */
 	e2e_is(e2e_ioctl(vm, KVMSHIM_SET_VCPUS, (unsigned long)&vc), 0,
@@ -253,15 +239,15 @@ static void test_errors(int vm)
 	vc.running = 0;
 	e2e_ioctl(vm, KVMSHIM_SET_VCPUS, (unsigned long)&vc);
 	e2e_is(alloc(vm, 18), 0, "same order again clears the table");
-	in = info(vm);
+	in = e2e_ppc_info(vm);
 	e2e_ok(in.order == 18 && in.valid == 0 && !in.mmu_ready &&
 		       in.resize_order == 21,
 	       "cleared, MMU not ready, the request kept");
 	e2e_is(commit(vm, 21), -EIO, "COMMIT with the MMU not ready: EIO");
-	e2e_is(info(vm).resize_state, KVMSHIM_PPC_RESIZE_NONE,
+	e2e_is(e2e_ppc_info(vm).resize_state, KVMSHIM_PPC_RESIZE_NONE,
 	       "EIO released the request");
 	e2e_is(alloc(vm, 17), -EINVAL, "ALLOCATE_HTAB(17) is EINVAL");
-	e2e_is(info(vm).order, 0, "and the old table is gone");
+	e2e_is(e2e_ppc_info(vm).order, 0, "and the old table is gone");
 	e2e_is(alloc(vm, 35), -ENOMEM,
 	       "ALLOCATE_HTAB above hpt_max_alloc_order: ENOMEM");
 	/* powerpc encodings */
@@ -274,7 +260,7 @@ static void test_errors(int vm)
 		e2e_is(e2e_ioctl(vm, 0x4010AEAD, (unsigned long)&rh), 100,
 		       "RESIZE_HPT_PREPARE, powerpc encoding");
 	}
-	e2e_is(set_u32(vm, KVMSHIM_PPC_RUN, 0), -EINVAL,
+	e2e_is(e2e_ioctl_u32(vm, KVMSHIM_PPC_RUN, 0), -EINVAL,
 	       "first vCPU run without a memslot at 0: EINVAL");
 }
 
@@ -290,10 +276,10 @@ static void test_two_vms(struct e2e_daemon *d)
 	e2e_is(prepare(vm1, 19), 100, "VM 1: a held PREPARE");
 	e2e_is(alloc(vm2, 18), 0, "VM 2: ALLOCATE_HTAB");
 	e2e_is(prepare_poll(vm2, 19, &polls), 0, "VM 2: PREPARE completes");
-	set_u32(vm2, KVMSHIM_PPC_SET_MMU_READY, 1);
+	e2e_ioctl_u32(vm2, KVMSHIM_PPC_SET_MMU_READY, 1);
 	e2e_is(commit(vm2, 19), 0, "VM 2: COMMIT");
 	close(vm1);
-	e2e_is(info(vm2).order, 19, "VM 2 lives on after VM 1 closed");
+	e2e_is(e2e_ppc_info(vm2).order, 19, "VM 2 lives on after VM 1 closed");
 	close(vm2);
 }
 
@@ -326,7 +312,7 @@ static void test_budget(void)
 	n = fill_until_enomem(vm, &ret);
 	e2e_is(ret, -ENOMEM, "entries spread over it run out: ENOMEM");
 	e2e_ok(n > 1 && n < 64, "after %llu entries", (unsigned long long)n);
-	e2e_is(info(vm).valid, n, "the failed entry was not stored");
+	e2e_is(e2e_ppc_info(vm).valid, n, "the failed entry was not stored");
 	e2e_is(prepare(vm, 26), 100, "PREPARE(26) beyond the budget");
 	e2e_is(prepare_poll(vm, 26, &polls), 0,
 	       "is backed lazily and becomes ready");

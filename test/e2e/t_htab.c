@@ -21,6 +21,7 @@
 #include "kvmshim/kvm.h"
 #include "kvmshim/kvmshim.h"
 #include "lib/e2e.h"
+#include "lib/kvmcalls.h"
 
 #define EXACT KVMSHIM_PPC_H_EXACT
 #define WRITE KS_GET_HTAB_WRITE
@@ -107,21 +108,6 @@ static struct kvmshim_ppc_entry entry(int vm, uint64_t idx)
 	if (e2e_ioctl(vm, KVMSHIM_PPC_READ_ENTRY, (unsigned long)&e))
 		memset(&e, 0xff, sizeof(e));
 	return e;
-}
-
-static struct kvmshim_ppc_info info(int vm)
-{
-	struct kvmshim_ppc_info in;
-
-	memset(&in, 0, sizeof(in));
-	if (e2e_ioctl(vm, KVMSHIM_PPC_INFO, (unsigned long)&in))
-		e2e_bail("KVMSHIM_PPC_INFO failed");
-	return in;
-}
-
-static long set_u32(int vm, unsigned long cmd, uint32_t val)
-{
-	return e2e_ioctl(vm, cmd, (unsigned long)&val);
 }
 
 static long set_vcpus(int vm, uint32_t created, uint32_t running)
@@ -258,7 +244,7 @@ static bool image_matches(const struct image *im, int vm)
 		}
 	}
 	/* and nothing else is present */
-	return n == info(vm).valid;
+	return n == e2e_ppc_info(vm).valid;
 }
 
 /* ---- the ioctl and the descriptors ---- */
@@ -284,11 +270,12 @@ static void test_ioctl_and_fds(int vm)
 	       "plain GET_HTAB_FD with a bad pointer: EFAULT");
 	e2e_is(fd_request(vm, 4, 0, &tok), -EINVAL,
 	       "FD_REQUEST with unknown flags: EINVAL");
-	e2e_is(info(vm).readers, 0, "no reader left behind");
+	e2e_is(e2e_ppc_info(vm).readers, 0, "no reader left behind");
 
 	r = htab_fd(vm, 0, 0);
 	w = htab_fd(vm, WRITE | BOLTED_ONLY, 0);
-	e2e_is(info(vm).readers, 1, "one read stream counts as a reader");
+	e2e_is(e2e_ppc_info(vm).readers, 1,
+	       "one read stream counts as a reader");
 	e2e_is(fcntl(r, F_GETFL) & O_ACCMODE, O_RDONLY,
 	       "the read stream is read-only");
 	e2e_is(fcntl(w, F_GETFL) & O_ACCMODE, O_WRONLY,
@@ -319,7 +306,8 @@ static void test_ioctl_and_fds(int vm)
 	close(w);
 	/* CUSE sends the release after close() returns */
 	usleep(300000);
-	e2e_is(info(vm).readers, 0, "closing the read stream drops the reader");
+	e2e_is(e2e_ppc_info(vm).readers, 0,
+	       "closing the read stream drops the reader");
 }
 
 /* ---- reads of every size against the pseudocode ---- */
@@ -766,7 +754,7 @@ static void test_bad_writes(void)
 	e2e_ok(entry(vm, 4999).flags && !entry(vm, 5000).flags,
 	       "HPTEs before the error were applied");
 	/* EBUSY */
-	e2e_is(set_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1), 0, "MMU ready");
+	e2e_is(e2e_ioctl_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1), 0, "MMU ready");
 	e2e_is(set_vcpus(vm, 1, 1), 0, "a vCPU running");
 	n = put_hdr(buf, 12000, 1, 0);
 	n += put_hpte(buf + n, hv(12000, false), hr(12000));
@@ -775,7 +763,8 @@ static void test_bad_writes(void)
 	e2e_is(entry(vm, 12000).flags, 0, "nothing changed");
 	set_vcpus(vm, 1, 0);
 	e2e_is(wr(fd, buf, n), 24, "no vCPU running: accepted");
-	e2e_is(info(vm).mmu_ready, 1, "the MMU is ready again after it");
+	e2e_is(e2e_ppc_info(vm).mmu_ready, 1,
+	       "the MMU is ready again after it");
 	close(fd);
 	free(big);
 	close(vm);
@@ -806,7 +795,7 @@ static void test_resize_reopen(void)
 		whole &= image_apply(&im, buf, (size_t)rc);
 	e2e_ok(whole && image_matches(&im, vm), "the order-18 first pass");
 	image_free(&im);
-	set_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1);
+	e2e_ioctl_u32(vm, KVMSHIM_PPC_SET_MMU_READY, 1);
 	ret = e2e_ioctl(vm, KS_PPC_RESIZE_HPT_PREPARE, (unsigned long)&rh);
 	while (ret == 100 && polls++ < 100) {
 		usleep(20000);
@@ -827,7 +816,7 @@ static void test_resize_reopen(void)
 	close(fd);
 	e2e_ok(whole && image_matches(&im, vm),
 	       "the reopened stream reads the order-19 table");
-	e2e_ok(im.valid[803] && im.valid[31960] && info(vm).valid == 2,
+	e2e_ok(im.valid[803] && im.valid[31960] && e2e_ppc_info(vm).valid == 2,
 	       "the two bolted entries, at 803 and 31960");
 	image_free(&im);
 	close(vm);

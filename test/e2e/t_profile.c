@@ -156,18 +156,8 @@ static int run_daemon(const char *a1, const char *a2, const char *a3,
 			       a3,
 			       a4,
 			       NULL };
-	int status;
-	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		execvp(argv[0], (char **)argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return e2e_run(argv, NULL);
 }
 
 int main(void)
