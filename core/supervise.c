@@ -30,7 +30,7 @@ long ks_vm_proof_ioctl(struct ks_handle *h, uint64_t arg, struct ks_uctx *u)
 	struct ks_fd_req r;
 	long ret;
 
-	if (h->kind != KS_HANDLE_VM)
+	if (ks_handle_kind(h) != KS_HANDLE_VM)
 		return -ENOTTY;
 	ret = ks_want_to_user(u, arg, sizeof(r.token));
 	if (!ret)
