@@ -416,9 +416,8 @@ static long get_all_zero(uint64_t arg, struct ks_uctx *u)
 	struct ks_s390_cmma_log z;
 	long ret;
 
-	ret = ks_want_to_user(u, arg, sizeof(z));
-	if (!ret)
-		ret = ks_uctx_ready(u);
+	/* the struct's out region is already declared */
+	ret = ks_uctx_ready(u);
 	if (ret)
 		return ret;
 	memset(&z, 0, sizeof(z));
@@ -434,11 +433,19 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	size_t si = 0;
 	bool peek;
 	uint64_t B;
-	long ret;
+	long ret, want;
 
+	/*
+	 * Every answer but an error writes the struct back: asking for it
+	 * with the first read lets CUSE answer the zero cases one round
+	 * earlier (cuse.md §7.3).
+	 */
 	ret = ks_copy_from_user(u, &log, arg, sizeof(log));
-	if (ret)
+	if (ret && ret != -KS_ERESTART)
 		return ret;
+	want = ks_want_to_user(u, arg, sizeof(log));
+	if (ret || want)
+		return ret ? ret : want;
 	if (!st->use_cmma)
 		return -ENXIO;
 	if (log.flags & ~KS_S390_CMMA_PEEK)
@@ -457,9 +464,7 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 		if (si == vm->slots.n)
 			return -EFAULT;
 	}
-	ret = ks_want_to_user(u, arg, sizeof(log));
-	if (!ret)
-		ret = ks_want_to_user(u, log.values, B);
+	ret = ks_want_to_user(u, log.values, B);
 	if (!ret)
 		ret = ks_uctx_ready(u);
 	if (ret)

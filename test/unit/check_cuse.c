@@ -543,6 +543,182 @@ START_TEST(test_draining_node_refuses_opens)
 }
 END_TEST
 
+/* One ioctl through the harness: its result, rounds and largest transfers. */
+static long rounds_of(struct fk *k, uint64_t fh, uint32_t cmd, void *arg,
+		      unsigned int *rounds, size_t *in, size_t *out)
+{
+	struct fk_ioctl io = {
+		.fh = fh,
+		.pid = fk_gettid(),
+		.cmd = cmd,
+		.arg = (uintptr_t)arg,
+	};
+	long ret = fk_ioctl_ex(k, &io);
+
+	*rounds = io.rounds;
+	*in = io.max_in;
+	*out = io.max_out;
+	return ret;
+}
+
+/* cuse.md §7.1: the rounds of each ioctl with a struct argument. */
+START_TEST(test_rounds_of_each_ioctl)
+{
+	struct ks_engine *eng = unit_engine("power8");
+	struct fk *k = fk_new(eng, KS_NODE_VM, NULL);
+	struct ks_ppc_resize_hpt rz = { .shift = 20 };
+	struct ks_userspace_memory_region mr = { 0 };
+	struct ks_get_htab_fd g = { 0 };
+	uint32_t order = 20;
+	unsigned int rounds;
+	size_t in, out;
+	uint64_t fh;
+
+	ck_assert_int_eq(fk_open(k, fk_gettid(), O_RDWR, &fh), 0);
+	/* in {arg, 4}, then run: nothing is written back */
+	ck_assert_int_eq(rounds_of(k, fh, KS_PPC_ALLOCATE_HTAB, &order, &rounds,
+				   &in, &out),
+			 0);
+	ck_assert_uint_eq(rounds, 2);
+	ck_assert_uint_eq(in, 4);
+	ck_assert_uint_eq(out, 0);
+	ck_assert_int_eq(rounds_of(k, fh, KS_PPC_RESIZE_HPT_PREPARE, &rz,
+				   &rounds, &in, &out),
+			 100);
+	ck_assert_uint_eq(rounds, 2);
+	ck_assert_uint_eq(in, 16);
+	ck_assert_uint_eq(out, 0);
+	ck_assert_errno(rounds_of(k, fh, KS_SET_USER_MEMORY_REGION, &mr,
+				  &rounds, &in, &out),
+			EINVAL);
+	ck_assert_uint_eq(rounds, 2);
+	ck_assert_uint_eq(in, 32);
+	ck_assert_uint_eq(out, 0);
+	/* every check runs, then D6 */
+	ck_assert_errno(rounds_of(k, fh, KS_PPC_GET_HTAB_FD, &g, &rounds, &in,
+				  &out),
+			EOPNOTSUPP);
+	ck_assert_uint_eq(rounds, 2);
+	ck_assert_uint_eq(in, 32);
+	ck_assert_uint_eq(out, 0);
+	ck_assert_int_eq(fk_release(k, fh), 0);
+	ck_assert_uint_eq(fk_free(k), 0);
+	ks_engine_free(eng);
+}
+END_TEST
+
+/* cuse.md §7.1, §7.3, §7.4 on s390x: attributes and CMMA transfers. */
+START_TEST(test_rounds_of_attrs_and_cmma)
+{
+	struct ks_engine *eng = unit_engine("s390x");
+	struct fk *k = fk_new(eng, KS_NODE_VM, NULL);
+	struct ks_userspace_memory_region mr = {
+		.memory_size = 1ULL << 32,
+		.userspace_addr = 1ULL << 32,
+	};
+	uint64_t val = 1ULL << 30;
+	struct ks_device_attr a = { .addr = (uintptr_t)&val };
+	struct ks_s390_cmma_log log, zero;
+	unsigned int rounds;
+	uint8_t *values;
+	size_t in, out;
+	uint64_t fh;
+
+	values = calloc(1, 1 << 20);
+	ck_assert_ptr_nonnull(values);
+	memset(&zero, 0, sizeof(zero));
+	ck_assert_int_eq(fk_open(k, fk_gettid(), O_RDWR, &fh), 0);
+
+	/* no CMMA yet: the error is answered in round 2 */
+	log = (struct ks_s390_cmma_log){ .count = 1,
+					 .flags = KS_S390_CMMA_PEEK,
+					 .values = (uintptr_t)values };
+	ck_assert_errno(rounds_of(k, fh, KS_S390_GET_CMMA_BITS, &log, &rounds,
+				  &in, &out),
+			ENXIO);
+	ck_assert_uint_eq(rounds, 2);
+
+	ck_assert_int_eq(rounds_of(k, fh, KS_HAS_DEVICE_ATTR, &a, &rounds, &in,
+				   &out),
+			 0);
+	ck_assert_uint_eq(rounds, 2);
+	ck_assert_uint_eq(in, 24);
+	ck_assert_uint_eq(out, 0);
+	ck_assert_int_eq(rounds_of(k, fh, KS_SET_DEVICE_ATTR, &a, &rounds, &in,
+				   &out),
+			 0);
+	ck_assert_uint_eq(rounds, 2);
+	/* LIMIT_SIZE needs the value too: a third round */
+	a.attr = KS_S390_VM_MEM_LIMIT_SIZE;
+	ck_assert_int_eq(rounds_of(k, fh, KS_SET_DEVICE_ATTR, &a, &rounds, &in,
+				   &out),
+			 0);
+	ck_assert_uint_eq(rounds, 3);
+	ck_assert_uint_eq(in, 32);
+	ck_assert_uint_eq(out, 0);
+	val = 0;
+	ck_assert_int_eq(rounds_of(k, fh, KS_GET_DEVICE_ATTR, &a, &rounds, &in,
+				   &out),
+			 0);
+	ck_assert_uint_eq(rounds, 3);
+	ck_assert_uint_eq(in, 24);
+	ck_assert_uint_eq(out, 8);
+	ck_assert_uint_eq(val, 1ULL << 44);
+	/* an unknown attribute is answered before addr is asked for */
+	a.attr = 77;
+	ck_assert_errno(rounds_of(k, fh, KS_GET_DEVICE_ATTR, &a, &rounds, &in,
+				  &out),
+			ENXIO);
+	ck_assert_uint_eq(rounds, 2);
+	ck_assert_uint_eq(out, 0);
+	ck_assert_int_eq(fk_ioctl(k, fh, fk_gettid(), KS_SET_USER_MEMORY_REGION,
+				  (uintptr_t)&mr),
+			 0);
+
+	/* §7.3: the struct's out region is asked for in round 1 ... */
+	memset(&log, 0xAA, sizeof(log));
+	log.count = 16;
+	log.flags = KS_S390_CMMA_PEEK;
+	ck_assert_int_eq(rounds_of(k, fh, KS_S390_GET_CMMA_BITS, &log, &rounds,
+				   &in, &out),
+			 0);
+	/* ... so the all-zero answer (Q12: CMM never used) takes two */
+	ck_assert_uint_eq(rounds, 2);
+	ck_assert_uint_eq(in, 32);
+	ck_assert_uint_eq(out, 32);
+	ck_assert_mem_eq(&log, &zero, sizeof(log));
+
+	/* §7.4: 524288 values take R1, R2 and five data rounds */
+	log = (struct ks_s390_cmma_log){ .count = 524288,
+					 .mask = ~0ULL,
+					 .values = (uintptr_t)values };
+	ck_assert_int_eq(rounds_of(k, fh, KS_S390_SET_CMMA_BITS, &log, &rounds,
+				   &in, &out),
+			 0);
+	ck_assert_uint_eq(rounds, 7);
+	ck_assert_uint_eq(in, 131072);
+	ck_assert_uint_eq(out, 0);
+
+	/* a real answer: R3 with out {arg, 32}, {values, 131040} (D1) */
+	log = (struct ks_s390_cmma_log){ .count = 524288,
+					 .flags = KS_S390_CMMA_PEEK,
+					 .values = (uintptr_t)values };
+	ck_assert_int_eq(rounds_of(k, fh, KS_S390_GET_CMMA_BITS, &log, &rounds,
+				   &in, &out),
+			 0);
+	ck_assert_uint_eq(rounds, 3);
+	ck_assert_uint_eq(in, 32);
+	ck_assert_uint_eq(out, 131072);
+	ck_assert_uint_eq(log.count, 131040);
+	ck_assert_uint_eq(log.start_gfn, 0);
+
+	ck_assert_int_eq(fk_release(k, fh), 0);
+	ck_assert_uint_eq(fk_free(k), 0);
+	ks_engine_free(eng);
+	free(values);
+}
+END_TEST
+
 Suite *suite_cuse(void);
 Suite *suite_cuse(void)
 {
@@ -565,6 +741,8 @@ Suite *suite_cuse(void)
 	tcase_add_test(tc, test_threads_share_one_open);
 	tcase_add_test(tc, test_shutdown_frees_held_opens);
 	tcase_add_test(tc, test_draining_node_refuses_opens);
+	tcase_add_test(tc, test_rounds_of_each_ioctl);
+	tcase_add_test(tc, test_rounds_of_attrs_and_cmma);
 	suite_add_tcase(s, tc);
 	return s;
 }
