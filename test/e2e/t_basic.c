@@ -5,6 +5,7 @@
  * on SIGTERM.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,6 +34,18 @@ static void *unmapped_page(void)
 		e2e_bail("mmap: %s", strerror(errno));
 	munmap(p, 4096);
 	return p;
+}
+
+/* What poll() says of fd at once, or -errno. */
+static long poll_events(int fd)
+{
+	struct pollfd p = {
+		.fd = fd, .events = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+	};
+
+	if (poll(&p, 1, 1000) < 0)
+		return -errno;
+	return p.revents;
 }
 
 int main(void)
@@ -68,7 +81,17 @@ int main(void)
 		       errno == ENODEV,
 	       "mmap of the system fd is ENODEV");
 
+	/* cuse.md §2: CUSE's noop llseek, and no poll handler */
+	e2e_is(lseek(sys, 100, SEEK_SET), 0, "lseek is accepted and returns 0");
+	e2e_is(lseek(sys, 0, SEEK_CUR), 0, "  and the position did not move");
+	e2e_is(pread(sys, buf, sizeof(buf), 100) < 0 ? -errno : 0, -EINVAL,
+	       "pread on the system fd is EINVAL");
+	e2e_is(poll_events(sys), POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM,
+	       "poll reports the system fd always ready, as /dev/kvm does");
+
 	vm = e2e_open(d.vm_path, O_RDWR);
+	e2e_is(poll_events(vm), POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM,
+	       "poll reports the VM fd always ready");
 	e2e_is(e2e_ioctl(vm, 0xAE99, 0), -ENOTTY,
 	       "unknown ioctl on a VM fd is ENOTTY");
 	e2e_is(e2e_ioctl(vm, 0x12345678, 0), -ENOTTY,
