@@ -121,11 +121,17 @@ long ks_priv_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg,
 	if (cmd == KVMSHIM_WHOAMI)
 		return priv_whoami(h, arg, u);
 	/*
-	 * Q18: a number kvmshim does not define is an unknown ioctl, which
-	 * /dev/kvm answers with EINVAL whatever its type byte.
+	 * A number kvmshim does not define is an unknown ioctl, whatever its
+	 * type byte: EINVAL on the system fd (Q18); a VM fd checks its
+	 * caller first (EIO), then does not know it (ENOTTY).
 	 */
-	if (kind == KS_HANDLE_SYSTEM && !priv_defined(cmd))
-		return -EINVAL;
+	if (!priv_defined(cmd)) {
+		if (kind == KS_HANDLE_SYSTEM)
+			return -EINVAL;
+		if (kind == KS_HANDLE_VM)
+			return ks_vm_ioctl(h, cmd, arg, u);
+		return -ENOTTY;
+	}
 	/* fd tokens work on system and VM handles */
 	if (nr >= 0x40 && nr < 0x50)
 		return ks_token_ioctl(h, cmd, arg, u);

@@ -274,6 +274,10 @@ static void check_private(const struct fz_call *c)
 		   (!c->cfg->ppc && IN_LIST(priv_s390, cmd))) {
 		if (c->ret < 0 && !vm_errno((int)-c->ret))
 			FZ_FAIL(c, "guest simulation errno");
+	} else if (c->foreign && !IN_LIST(priv_other, cmd) &&
+		   !IN_LIST(priv_ppc, cmd) && !IN_LIST(priv_s390, cmd)) {
+		/* an unknown number: the caller check comes first */
+		expect_eq(c, -EIO);
 	} else {
 		expect_eq(c, -ENOTTY);
 	}
