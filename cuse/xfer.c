@@ -60,6 +60,9 @@ struct xfer_pending {
 	size_t acc_len;
 	size_t acc_done;
 	uint8_t *acc_buf;
+	/* the other in-regions' bytes when the gathering began */
+	uint8_t *acc_key;
+	size_t acc_key_len;
 	struct xfer_pending *next;
 };
 
@@ -112,7 +115,7 @@ static uint64_t pending_bytes(const struct xfer_pending *p)
 {
 	return sizeof(*p) +
 	       (p->in.cap + p->out.cap) * sizeof(struct xfer_region) +
-	       (p->acc_buf ? p->acc_len : 0);
+	       (p->acc_buf ? p->acc_len + p->acc_key_len : 0);
 }
 
 static void acc_free(struct xfer_pending *p)
@@ -121,6 +124,9 @@ static void acc_free(struct xfer_pending *p)
 		return;
 	free(p->acc_buf);
 	p->acc_buf = NULL;
+	free(p->acc_key);
+	p->acc_key = NULL;
+	p->acc_key_len = 0;
 	atomic_fetch_sub(&acc_allocated, p->acc_len);
 }
 
@@ -332,34 +338,89 @@ static void acc_take_slice(struct xfer_ctx *c)
 	}
 }
 
-/* Continues the previous round's gathering, or starts a new one. */
+/*
+ * This round's bytes of the in-regions that are not slices (the struct
+ * that describes the gathered region), in order; *len is their total.
+ * NULL with *len 0 when there are none; NULL with *len 1 on ENOMEM.
+ */
+static uint8_t *round_key(const struct xfer_ctx *c, size_t *len)
+{
+	const struct xfer_pending *p = c->prev;
+	size_t i, off = 0, total = 0;
+	uint8_t *key, *k;
+
+	*len = 0;
+	for (i = 0; p && i < p->in.n; i++)
+		if (!p->in.v[i].slice)
+			total += p->in.v[i].len;
+	if (!total)
+		return NULL;
+	key = malloc(total);
+	if (!key) {
+		*len = 1;
+		return NULL;
+	}
+	for (i = 0, k = key; i < p->in.n; i++) {
+		const struct xfer_region *r = &p->in.v[i];
+
+		if (!r->slice) {
+			memcpy(k, c->in_buf + off, r->len);
+			k += r->len;
+		}
+		off += r->len;
+	}
+	*len = total;
+	return key;
+}
+
+/*
+ * Continues the previous round's gathering, or starts a new one: also
+ * when what describes it changed, so that every slice belongs to the
+ * struct of the final round (cuse.md §7.4 step 3).
+ */
 static int ctx_adopt_acc(struct xfer_ctx *c, uint64_t uaddr, size_t len)
 {
 	struct xfer_pending *p = c->prev, *n = c->next;
+	size_t key_len;
+	uint8_t *key;
 
 	if (n->acc_buf)
 		return 0;
-	if (p && p->acc_buf && p->acc_base == uaddr && p->acc_len == len) {
+	key = round_key(c, &key_len);
+	if (!key && key_len)
+		return -ENOMEM;
+	if (p && p->acc_buf && p->acc_base == uaddr && p->acc_len == len &&
+	    p->acc_key_len == key_len &&
+	    (!key_len || !memcmp(p->acc_key, key, key_len))) {
 		n->acc_buf = p->acc_buf;
 		n->acc_base = p->acc_base;
 		n->acc_len = p->acc_len;
 		n->acc_done = p->acc_done;
+		n->acc_key = p->acc_key;
+		n->acc_key_len = p->acc_key_len;
 		p->acc_buf = NULL;
+		p->acc_key = NULL;
+		p->acc_key_len = 0;
+		free(key);
 		acc_take_slice(c);
 		return 0;
 	}
 	if (atomic_fetch_add(&acc_allocated, len) + len > XFER_MAX_ACC_TOTAL) {
 		atomic_fetch_sub(&acc_allocated, len);
+		free(key);
 		return -ENOMEM;
 	}
 	n->acc_buf = malloc(len);
 	if (!n->acc_buf) {
 		atomic_fetch_sub(&acc_allocated, len);
+		free(key);
 		return -ENOMEM;
 	}
 	n->acc_base = uaddr;
 	n->acc_len = len;
 	n->acc_done = 0;
+	n->acc_key = key;
+	n->acc_key_len = key_len;
 	return 0;
 }
 

@@ -451,6 +451,52 @@ START_TEST(test_gathering_restarts_when_length_changes)
 }
 END_TEST
 
+struct reseed {
+	struct chase *c;
+	uint8_t *buf;
+};
+
+/* Between two data rounds: a new seed, and new bytes in the first slice. */
+static bool reseed_at_round_5(void *opaque, unsigned int round)
+{
+	struct reseed *rs = opaque;
+
+	if (round == 5) {
+		rs->c->seed++;
+		memset(rs->buf, 0x5A, 1000);
+	}
+	return true;
+}
+
+/* cuse.md §7.4 step 3: any change of the struct starts the gathering over. */
+START_TEST(test_gathering_restarts_when_struct_changes)
+{
+	struct rig r;
+	size_t len = 1U << 20;
+	uint8_t *buf = pattern(len, 9);
+	struct chase c = { .ptr = (uintptr_t)buf, .len = (uint32_t)len };
+	struct reseed rs = { .c = &c, .buf = buf };
+	struct fk_ioctl io = {
+		.pid = fk_gettid(),
+		.cmd = T_CHASE,
+		.arg = (uintptr_t)&c,
+		.before_round = reseed_at_round_5,
+		.opaque = &rs,
+	};
+
+	rig_up(&r);
+	io.fh = r.fh;
+	ck_assert_int_eq(fk_ioctl_ex(r.k, &io), (long)len);
+	/* the slices gathered before the change were read again */
+	ck_assert_uint_eq(c.sum, checksum(buf, len));
+	/* 4 rounds, a fresh start, then the 9 data rounds again */
+	ck_assert_uint_eq(io.rounds, 4 + 1 + 9);
+	ck_assert_uint_eq(pending_xfers(r.k), 0);
+	free(buf);
+	rig_down(&r);
+}
+END_TEST
+
 START_TEST(test_fault_while_gathering)
 {
 	struct rig r;
@@ -795,6 +841,7 @@ Suite *suite_cuse_xfer(void)
 	tcase_add_test(tc, test_in_region_of_exactly_one_round);
 	tcase_add_test(tc, test_gathers_one_mib);
 	tcase_add_test(tc, test_gathering_restarts_when_length_changes);
+	tcase_add_test(tc, test_gathering_restarts_when_struct_changes);
 	tcase_add_test(tc, test_fault_while_gathering);
 	tcase_add_test(tc, test_too_large_to_gather);
 	tcase_add_test(tc, test_iovec_limit);
