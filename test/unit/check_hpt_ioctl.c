@@ -862,6 +862,162 @@ START_TEST(test_first_run_smaller_orders)
 }
 END_TEST
 
+/*
+ * The tables of hpt.md §7, §8.1 and §8.2 as a state machine, driven at
+ * random with the worker held so that "allocating" lasts until released.
+ */
+struct rmodel {
+	uint32_t cur; /* order of the HPT, 0: none */
+	bool ready, running;
+	uint32_t pend; /* order of the pending request, 0: none */
+	uint32_t st; /* KVMSHIM_PPC_RESIZE_* of the pending request */
+	uint32_t fails; /* injected resize failures to come */
+};
+
+static long m_prepare(struct rmodel *m, uint32_t s)
+{
+	if (s && (s < 18 || s > 46))
+		return -EINVAL;
+	if (m->pend && m->pend == s) {
+		if (m->st == KVMSHIM_PPC_RESIZE_ALLOCATING)
+			return 100;
+		if (m->st == KVMSHIM_PPC_RESIZE_READY)
+			return 0;
+		m->pend = 0;
+		return -ENOMEM;
+	}
+	m->pend = 0;
+	if (!s)
+		return 0;
+	m->pend = s;
+	m->st = KVMSHIM_PPC_RESIZE_ALLOCATING;
+	return 100;
+}
+
+static long m_commit(struct rmodel *m, uint32_t s)
+{
+	long ret;
+
+	if (s && (s < 18 || s > 46))
+		return -EINVAL;
+	if (!m->ready) {
+		m->pend = 0;
+		return -EIO;
+	}
+	if (!m->pend || m->pend != s)
+		ret = -ENXIO;
+	else if (m->st == KVMSHIM_PPC_RESIZE_ALLOCATING)
+		ret = -EBUSY;
+	else if (m->st == KVMSHIM_PPC_RESIZE_FAILED)
+		ret = -ENOMEM;
+	else
+		ret = 0;
+	if (!ret)
+		m->cur = s;
+	m->pend = 0;
+	return ret;
+}
+
+static long m_alloc(struct rmodel *m, uint32_t o)
+{
+	if (m->ready && m->running)
+		return -EBUSY;
+	m->ready = false;
+	if (m->cur && m->cur == o)
+		return 0;
+	m->cur = 0;
+	if (o < 18 || o > 46)
+		return -EINVAL;
+	m->cur = o;
+	return 0;
+}
+
+START_TEST(test_resize_state_machine)
+{
+	static const uint32_t shifts[] = { 0, 18, 19, 20, 17, 47, 19, 18 };
+	static const uint32_t orders[] = { 0, 18, 19, 20, 17, 0x80000012 };
+	uint64_t s = 0x243f6a8885a308d3ULL ^ (uint64_t)_i;
+	struct rmodel m = { 0 };
+	struct kvmshim_ppc_info in;
+	struct fx f;
+	int step;
+
+	fx_open(&f);
+	ck_assert_int_eq(worker(&f, KVMSHIM_PPC_WORKER_HOLD, 0), 0);
+	for (step = 0; step < 400; step++) {
+		uint64_t x;
+		uint32_t a;
+
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		x = s;
+		a = (uint32_t)(x >> 8);
+		switch (x % 8) {
+		case 0:
+		case 1:
+			ck_assert_int_eq(prepare(&f, shifts[a % 8]),
+					 m_prepare(&m, shifts[a % 8]));
+			break;
+		case 2:
+			ck_assert_int_eq(commit(&f, shifts[a % 8]),
+					 m_commit(&m, shifts[a % 8]));
+			break;
+		case 3:
+			ck_assert_int_eq(alloc(&f, orders[a % 6]),
+					 m_alloc(&m, orders[a % 6]));
+			break;
+		case 4:
+			/* the worker finishes what it holds */
+			ck_assert_int_eq(
+				unit_ioctl(f.h, KVMSHIM_PPC_RESIZE_RELEASE, 0),
+				m.pend &&
+					m.st == KVMSHIM_PPC_RESIZE_ALLOCATING);
+			info_settled(&f);
+			if (m.pend && m.st == KVMSHIM_PPC_RESIZE_ALLOCATING) {
+				m.st = KVMSHIM_PPC_RESIZE_READY;
+				if (m.fails) {
+					m.fails--;
+					m.st = KVMSHIM_PPC_RESIZE_FAILED;
+				}
+			}
+			break;
+		case 5:
+			ck_assert_int_eq(set_mmu(&f, 1), m.cur ? 0 : -EINVAL);
+			if (m.cur)
+				m.ready = true;
+			break;
+		case 6:
+			m.running = a & 1;
+			ck_assert_int_eq(set_vcpus(&f, 1, m.running), 0);
+			break;
+		default:
+			m.fails = a % 2;
+			ck_assert_int_eq(fail_alloc(&f, KVMSHIM_PPC_FAIL_RESIZE,
+						    m.fails),
+					 0);
+			break;
+		}
+		in = info(&f);
+		ck_assert_msg(in.order == m.cur && in.mmu_ready == m.ready &&
+				      in.resize_order == m.pend,
+			      "step %d: order %u ready %u pending %u, model "
+			      "%u %u %u",
+			      step, in.order, in.mmu_ready, in.resize_order,
+			      m.cur, m.ready, m.pend);
+		if (m.pend) {
+			ck_assert_uint_eq(in.resize_state, m.st);
+			if (m.st == KVMSHIM_PPC_RESIZE_FAILED)
+				ck_assert_uint_eq(in.resize_errno, ENOMEM);
+		} else {
+			ck_assert_uint_eq(in.resize_state,
+					  KVMSHIM_PPC_RESIZE_NONE);
+		}
+	}
+	fx_close(&f);
+}
+END_TEST
+
 /* ---- lifetime and concurrency ---- */
 
 START_TEST(test_destroy_with_waiting_worker)
@@ -1083,6 +1239,7 @@ Suite *suite_hpt_ioctl(void)
 	tcase_add_test(tc, test_commit_eio_undecodable);
 	tcase_add_test(tc, test_commit_uses_current_table);
 	tcase_add_test(tc, test_commit_keeps_modified);
+	tcase_add_loop_test(tc, test_resize_state_machine, 0, 6);
 	tcase_add_test(tc, test_first_run);
 	tcase_add_test(tc, test_first_run_smaller_orders);
 	tcase_add_test(tc, test_destroy_with_waiting_worker);
