@@ -416,9 +416,7 @@ static long get_all_zero(uint64_t arg, struct ks_uctx *u)
 	struct ks_s390_cmma_log z;
 	long ret;
 
-	ret = ks_want_to_user(u, arg, sizeof(z));
-	if (!ret)
-		ret = ks_uctx_ready(u);
+	ret = ks_uctx_ready(u);
 	if (ret)
 		return ret;
 	memset(&z, 0, sizeof(z));
@@ -436,7 +434,14 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	uint64_t B;
 	long ret;
 
-	ret = ks_copy_from_user(u, &log, arg, sizeof(log));
+	/*
+	 * Every answer but an error writes the struct back: declaring it
+	 * with the first read lets CUSE answer an all-zero result in the
+	 * round that finds it (cuse.md §7.3).
+	 */
+	ret = ks_want_to_user(u, arg, sizeof(log));
+	if (!ret)
+		ret = ks_copy_from_user(u, &log, arg, sizeof(log));
 	if (ret)
 		return ret;
 	if (!st->use_cmma)
@@ -457,9 +462,7 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 		if (si == vm->slots.n)
 			return -EFAULT;
 	}
-	ret = ks_want_to_user(u, arg, sizeof(log));
-	if (!ret)
-		ret = ks_want_to_user(u, log.values, B);
+	ret = ks_want_to_user(u, log.values, B);
 	if (!ret)
 		ret = ks_uctx_ready(u);
 	if (ret)
