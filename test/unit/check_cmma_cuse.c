@@ -325,6 +325,64 @@ START_TEST(test_set_unreadable_slice_applies_nothing)
 }
 END_TEST
 
+static long attr_rounds(struct rig *r, uint32_t cmd, uint32_t group,
+			uint64_t attr, void *addr, unsigned int *rounds)
+{
+	struct ks_device_attr a = {
+		.group = group,
+		.attr = attr,
+		.addr = (uintptr_t)addr,
+	};
+	struct fk_ioctl io;
+	long ret = rig_ioctl(r, cmd, &a, &io);
+
+	*rounds = io.rounds;
+	return ret;
+}
+
+START_TEST(test_attribute_rounds)
+{
+	uint64_t v = 0xdead, limit = 1ULL << 30;
+	unsigned int n;
+	struct rig r;
+
+	rig_up(&r);
+	/* HAS and SET: the struct is all they need */
+	ck_assert_int_eq(attr_rounds(&r, KS_HAS_DEVICE_ATTR, 4, 99, NULL, &n),
+			 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_START, NULL, &n),
+			EINVAL);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_CLR_CMMA, NULL, &n),
+			EINVAL);
+	ck_assert_uint_eq(n, 2);
+	/* SET LIMIT_SIZE reads its value in a third round */
+	ck_assert_int_eq(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				     KS_S390_VM_MEM_LIMIT_SIZE, &limit, &n),
+			 0);
+	ck_assert_uint_eq(n, 3);
+	/* GET: group and attr checked in R2, the value written in R3 */
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_START, &v, &n),
+			ENXIO);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				     KS_S390_VM_MIGRATION_STATUS, &v, &n),
+			 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(attr_rounds(&r, KS_GET_DEVICE_ATTR, 0,
+				     KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(v, 1ULL << 44);
+	rig_down(&r);
+}
+END_TEST
+
 Suite *suite_cmma_cuse(void);
 Suite *suite_cmma_cuse(void)
 {
@@ -337,6 +395,7 @@ Suite *suite_cmma_cuse(void)
 	tcase_add_test(tc, test_get_struct_written_before_values);
 	tcase_add_test(tc, test_set_gathers_values);
 	tcase_add_test(tc, test_set_unreadable_slice_applies_nothing);
+	tcase_add_test(tc, test_attribute_rounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
