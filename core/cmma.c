@@ -423,6 +423,26 @@ static long get_all_zero(uint64_t arg, struct ks_uctx *u)
 	return ks_copy_to_user(u, arg, &z, sizeof(z));
 }
 
+/*
+ * Linux copies the values out before the struct, so where the values
+ * buffer overlaps the struct, the struct's bytes are what the caller ends
+ * up with.  The values are written last here (D8), so they carry those
+ * bytes.
+ */
+static void overlay_struct(uint8_t *buf, uint64_t n, uint64_t values,
+			   const struct ks_s390_cmma_log *log, uint64_t arg)
+{
+	const uint8_t *p = (const uint8_t *)log;
+	uint64_t k;
+
+	for (k = 0; k < sizeof(*log); k++) {
+		uint64_t i = arg + k - values;
+
+		if (i < n)
+			buf[i] = p[k];
+	}
+}
+
 static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 			    uint8_t *stack_buf)
 {
@@ -431,7 +451,7 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	uint8_t *buf;
 	size_t si = 0;
 	bool peek;
-	uint64_t B;
+	uint64_t B, n;
 	long ret;
 
 	/*
@@ -480,11 +500,12 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 			return ret;
 	}
 	log.remaining = st->migration_mode ? st->dirty_count : 0;
+	n = vm->slots.n || peek ? log.count : B;
+	overlay_struct(buf, n, log.values, &log, arg);
 	/* D8: the struct goes first, so it is written even if values fault */
 	ret = ks_copy_to_user(u, arg, &log, sizeof(log));
 	if (!ret)
-		ret = ks_copy_to_user(u, log.values, buf,
-				      vm->slots.n || peek ? log.count : B);
+		ret = ks_copy_to_user(u, log.values, buf, n);
 	return ret;
 }
 

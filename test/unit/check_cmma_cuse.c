@@ -325,6 +325,53 @@ START_TEST(test_set_unreadable_slice_applies_nothing)
 }
 END_TEST
 
+/* Values over their own struct: the caller finds the struct, as in Linux. */
+START_TEST(test_get_values_over_the_struct)
+{
+	uint8_t v4[4] = { 3, 0x42, 1, 0x40 };
+	struct ks_s390_cmma_log set, want;
+	union {
+		struct ks_s390_cmma_log log;
+		uint8_t bytes[128];
+	} m;
+	struct rig r;
+	unsigned int i;
+
+	rig_up(&r);
+	rig_vm(&r);
+	memset(&set, 0, sizeof(set));
+	set.start_gfn = 36;
+	set.count = 4;
+	set.mask = ~0ULL;
+	set.values = (uintptr_t)v4;
+	ck_assert_int_eq(rig_call(&r, KS_S390_SET_CMMA_BITS, &set), 0);
+	/* inside the struct: the reply's values land in its struct part */
+	memset(&m, 0xee, sizeof(m));
+	memset(&m.log, 0, sizeof(m.log));
+	m.log.start_gfn = 30;
+	m.log.count = 8;
+	m.log.flags = KS_S390_CMMA_PEEK;
+	m.log.values = (uintptr_t)&m.bytes[4];
+	want = m.log;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &m.log), 0);
+	ck_assert_mem_eq(&m.log, &want, sizeof(want));
+	/* from the struct's address on past its end */
+	memset(&m, 0xee, sizeof(m));
+	memset(&m.log, 0, sizeof(m.log));
+	m.log.count = 64;
+	m.log.flags = KS_S390_CMMA_PEEK;
+	m.log.values = (uintptr_t)&m.log;
+	want = m.log;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &m.log), 0);
+	ck_assert_mem_eq(&m.log, &want, sizeof(want));
+	for (i = 32; i < 64; i++)
+		ck_assert_uint_eq(m.bytes[i],
+				  i >= 36 && i < 40 ? v4[i - 36] : 0);
+	ck_assert_uint_eq(m.bytes[64], 0xee);
+	rig_down(&r);
+}
+END_TEST
+
 static long attr_rounds(struct rig *r, uint32_t cmd, uint32_t group,
 			uint64_t attr, void *addr, unsigned int *rounds)
 {
@@ -396,6 +443,7 @@ Suite *suite_cmma_cuse(void)
 	tcase_add_test(tc, test_set_gathers_values);
 	tcase_add_test(tc, test_set_unreadable_slice_applies_nothing);
 	tcase_add_test(tc, test_attribute_rounds);
+	tcase_add_test(tc, test_get_values_over_the_struct);
 	suite_add_tcase(s, tc);
 	return s;
 }
