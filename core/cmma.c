@@ -416,12 +416,31 @@ static long get_all_zero(uint64_t arg, struct ks_uctx *u)
 	struct ks_s390_cmma_log z;
 	long ret;
 
-	/* the struct's out region is already declared */
 	ret = ks_uctx_ready(u);
 	if (ret)
 		return ret;
 	memset(&z, 0, sizeof(z));
 	return ks_copy_to_user(u, arg, &z, sizeof(z));
+}
+
+/*
+ * Linux copies the values out before the struct, so where the values
+ * buffer overlaps the struct, the struct's bytes are what the caller ends
+ * up with.  The values are written last here (D8), so they carry those
+ * bytes.
+ */
+static void overlay_struct(uint8_t *buf, uint64_t n, uint64_t values,
+			   const struct ks_s390_cmma_log *log, uint64_t arg)
+{
+	const uint8_t *p = (const uint8_t *)log;
+	uint64_t k;
+
+	for (k = 0; k < sizeof(*log); k++) {
+		uint64_t i = arg + k - values;
+
+		if (i < n)
+			buf[i] = p[k];
+	}
 }
 
 static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
@@ -432,20 +451,19 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 	uint8_t *buf;
 	size_t si = 0;
 	bool peek;
-	uint64_t B;
-	long ret, want;
+	uint64_t B, n;
+	long ret;
 
 	/*
-	 * Every answer but an error writes the struct back: asking for it
-	 * with the first read lets CUSE answer the zero cases one round
-	 * earlier (cuse.md §7.3).
+	 * Every answer but an error writes the struct back: declaring it
+	 * with the first read lets CUSE answer an all-zero result in the
+	 * round that finds it (cuse.md §7.3).
 	 */
-	ret = ks_copy_from_user(u, &log, arg, sizeof(log));
-	if (ret && ret != -KS_ERESTART)
+	ret = ks_want_to_user(u, arg, sizeof(log));
+	if (!ret)
+		ret = ks_copy_from_user(u, &log, arg, sizeof(log));
+	if (ret)
 		return ret;
-	want = ks_want_to_user(u, arg, sizeof(log));
-	if (ret || want)
-		return ret ? ret : want;
 	if (!st->use_cmma)
 		return -ENXIO;
 	if (log.flags & ~KS_S390_CMMA_PEEK)
@@ -482,11 +500,12 @@ static long get_cmma_locked(struct ks_vm *vm, uint64_t arg, struct ks_uctx *u,
 			return ret;
 	}
 	log.remaining = st->migration_mode ? st->dirty_count : 0;
+	n = vm->slots.n || peek ? log.count : B;
+	overlay_struct(buf, n, log.values, &log, arg);
 	/* D8: the struct goes first, so it is written even if values fault */
 	ret = ks_copy_to_user(u, arg, &log, sizeof(log));
 	if (!ret)
-		ret = ks_copy_to_user(u, log.values, buf,
-				      vm->slots.n || peek ? log.count : B);
+		ret = ks_copy_to_user(u, log.values, buf, n);
 	return ret;
 }
 

@@ -631,6 +631,72 @@ START_TEST(test_no_memslots_left)
 END_TEST
 
 /*
+ * Linux copies the values before the struct: where a values buffer
+ * overlaps its own struct, the caller finds the struct.
+ */
+START_TEST(test_values_overlapping_the_struct)
+{
+	struct cm_vm v = holes_vm();
+	union {
+		struct ks_s390_cmma_log log;
+		uint8_t bytes[160];
+	} m;
+	struct ks_s390_cmma_log want, *lg;
+	uint8_t vals[4] = { 1, 2, 3, 0x43 };
+	uint64_t i, words[8];
+
+	ck_assert_int_eq(cm_set(v.h, 40, 4, ~0ULL, vals), 0);
+	ck_assert_int_eq(cm_essa(v.h, 300, 1, 2, 0), 0);
+	/* values inside the struct, ending inside it */
+	memset(&m, 0xee, sizeof(m));
+	memset(&m.log, 0, sizeof(m.log));
+	m.log.start_gfn = 40;
+	m.log.count = 8;
+	m.log.flags = PEEK;
+	m.log.values = (uintptr_t)&m.bytes[8];
+	want = m.log;
+	want.remaining = 1;
+	ck_assert_int_eq(
+		unit_ioctl(v.h, KS_S390_GET_CMMA_BITS, (uintptr_t)&m.log), 0);
+	ck_assert_mem_eq(&m.log, &want, sizeof(want));
+	/* values at the struct's own address, running past it */
+	memset(&m, 0xee, sizeof(m));
+	memset(&m.log, 0, sizeof(m.log));
+	m.log.start_gfn = 0;
+	m.log.count = 100;
+	m.log.flags = PEEK;
+	m.log.values = (uintptr_t)&m.log;
+	want = m.log;
+	want.remaining = 1;
+	ck_assert_int_eq(
+		unit_ioctl(v.h, KS_S390_GET_CMMA_BITS, (uintptr_t)&m.log), 0);
+	ck_assert_mem_eq(&m.log, &want, sizeof(want));
+	for (i = 32; i < 100; i++)
+		ck_assert_uint_eq(m.bytes[i],
+				  i >= 40 && i < 44 ? vals[i - 40] : 0);
+	ck_assert_uint_eq(m.bytes[100], 0xee);
+	/* a non-peek run whose values start before the struct */
+	ck_assert_int_eq(cm_essa(v.h, 300, 40, 1, 0), 0);
+	memset(words, 0xee, sizeof(words));
+	lg = (struct ks_s390_cmma_log *)&words[2];
+	memset(lg, 0, sizeof(*lg));
+	lg->start_gfn = 200;
+	lg->count = 64;
+	lg->values = (uintptr_t)&words[1];
+	want = *lg;
+	want.start_gfn = 300;
+	want.count = 40;
+	want.remaining = 0;
+	ck_assert_int_eq(unit_ioctl(v.h, KS_S390_GET_CMMA_BITS, (uintptr_t)lg),
+			 0);
+	ck_assert_mem_eq(lg, &want, sizeof(want));
+	ck_assert_mem_eq(&words[1], "\x01\x01\x01\x01\x01\x01\x01\x01", 8);
+	ck_assert_uint_eq(words[6], 0xeeeeeeeeeeeeeeeeULL);
+	cm_free(&v);
+}
+END_TEST
+
+/*
  * The reference: cmma.md §6 executed literally on a dense model of the
  * same guest (a flat array of frames, holes marked).
  */
@@ -852,6 +918,7 @@ Suite *suite_cmma_scan(void)
 	tcase_add_test(tc, test_faults);
 	tcase_add_test(tc, test_transport_limit);
 	tcase_add_test(tc, test_no_memslots_left);
+	tcase_add_test(tc, test_values_overlapping_the_struct);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reference");
 	tcase_set_timeout(tc, 60);

@@ -411,7 +411,11 @@ START_TEST(test_cmma_values_in_struct)
 			  KVMSHIM_CMMA_WROTE_LOG | KVMSHIM_CMMA_WROTE_VALUES);
 	ck_assert_uint_eq(out.values_len, 8);
 	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), 8);
-	ck_assert(!memcmp(back, vals, 8));
+	/*
+	 * Where values and struct overlap, the values carry the struct's
+	 * bytes, which is what the caller ends up with either way.
+	 */
+	ck_assert(!memcmp(back, (uint8_t *)&want + 8, 8));
 	/* the struct as Linux leaves it: written last, whole */
 	ck_assert(!memcmp(&log, &want, sizeof(log)));
 
@@ -425,7 +429,7 @@ START_TEST(test_cmma_values_in_struct)
 	ck_assert_uint_eq(out.written,
 			  KVMSHIM_CMMA_WROTE_LOG | KVMSHIM_CMMA_WROTE_VALUES);
 	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), 8);
-	ck_assert(!memcmp(back, vals, 8));
+	ck_assert(!memcmp(back, &want, 8));
 	ck_assert(!memcmp(&log, &want, sizeof(log)));
 	close(fd);
 	cm_free(&v);
