@@ -191,7 +191,10 @@ static bool allowed(const struct prof *p, bool vm, bool foreign, uint32_t cmd,
 	if (_IOC_TYPE(cmd) == KVMSHIM_IO) {
 		/* kvmshim's own: checked in detail by the unit tests */
 		*why = "an undefined private number";
-		return defined_private(cmd) || r == (vm ? -ENOTTY : -EINVAL);
+		if (defined_private(cmd))
+			return true;
+		/* undefined: an unknown ioctl, after the caller check */
+		return r == (!vm ? -EINVAL : foreign ? -EIO : -ENOTTY);
 	}
 	if (vm && foreign) {
 		/* generic.md §4.1: first, whatever the number */
