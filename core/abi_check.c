@@ -110,6 +110,29 @@ _Static_assert(KS_CAP_S390_CMMA_MIGRATION == KVM_CAP_S390_CMMA_MIGRATION,
 _Static_assert(KS_CAP_VM_ATTRIBUTES == KVM_CAP_VM_ATTRIBUTES, "cap 101");
 _Static_assert(KS_CAP_DEVICE_CTRL == KVM_CAP_DEVICE_CTRL, "cap 89");
 _Static_assert(KS_CAP_S390_COW == KVM_CAP_S390_COW, "cap 79");
+_Static_assert(KS_CAP_USER_MEMORY == KVM_CAP_USER_MEMORY, "cap 3");
+_Static_assert(KS_CAP_NR_MEMSLOTS == KVM_CAP_NR_MEMSLOTS, "cap 10");
+_Static_assert(KS_CAP_PPC_GET_PVINFO == KVM_CAP_PPC_GET_PVINFO, "cap 57");
+_Static_assert(KS_CAP_SYNC_REGS == KVM_CAP_SYNC_REGS, "cap 74");
+_Static_assert(KS_CAP_CHECK_EXTENSION_VM == KVM_CAP_CHECK_EXTENSION_VM,
+	       "cap 105");
+_Static_assert(KS_CAP_PPC_MMU_RADIX == KVM_CAP_PPC_MMU_RADIX, "cap 134");
+_Static_assert(KS_CAP_PPC_MMU_HASH_V3 == KVM_CAP_PPC_MMU_HASH_V3, "cap 135");
+_Static_assert(KS_CAP_S390_HPAGE_1M == KVM_CAP_S390_HPAGE_1M, "cap 156");
+_Static_assert(KS_MEM_LOG_DIRTY_PAGES == KVM_MEM_LOG_DIRTY_PAGES, "LOG_DIRTY");
+_Static_assert(KS_MEM_READONLY == KVM_MEM_READONLY, "READONLY");
+_Static_assert(KS_S390_CMMA_PEEK == KVM_S390_CMMA_PEEK, "CMMA_PEEK");
+_Static_assert(KS_VM_PPC_HV == KVM_VM_PPC_HV && KS_VM_PPC_PR == KVM_VM_PPC_PR,
+	       "powerpc VM types");
+_Static_assert(KS_VM_S390_UCONTROL == KVM_VM_S390_UCONTROL, "UCONTROL");
+_Static_assert(sizeof(struct ks_userspace_memory_region) ==
+		       sizeof(struct kvm_userspace_memory_region),
+	       "kvm_userspace_memory_region");
+_Static_assert(sizeof(struct ks_device_attr) == sizeof(struct kvm_device_attr),
+	       "kvm_device_attr");
+_Static_assert(sizeof(struct ks_ppc_resize_hpt) ==
+		       sizeof(struct kvm_ppc_resize_hpt),
+	       "kvm_ppc_resize_hpt");
 _Static_assert(sizeof(struct ks_s390_cmma_log) ==
 		       sizeof(struct kvm_s390_cmma_log),
 	       "kvm_s390_cmma_log");
