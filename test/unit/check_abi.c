@@ -127,6 +127,43 @@ START_TEST(test_decode_rejects_neighbours)
 }
 END_TEST
 
+/*
+ * abi.md §1.2: the full number decides.  Every direction and size that
+ * goes with a KVM nr byte is unknown, except the encodings the profile
+ * accepts for that ioctl.
+ */
+START_TEST(test_decode_every_dir_and_size)
+{
+	static const char *const names[] = { "power8", "power7", "s390x" };
+	struct ks_profile p;
+	size_t r;
+	uint32_t hi, cmd;
+	int want;
+
+	ck_assert_int_eq(ks_profile_init(&p, names[_i % 3]), 0);
+	p.native_encoding_only = _i >= 3;
+	for (r = 0; r < N_ROWS; r++) {
+		const struct abi_row *row = &abi_table[r];
+		bool ppc = _i % 3 != 2;
+		bool generic = !ppc || !p.native_encoding_only;
+
+		for (hi = 0; hi <= 0xffff; hi++) {
+			cmd = hi << 16 | 0xAE00 | (row->generic & 0xff);
+			want = (ppc && cmd == row->ppc) ||
+					       (generic &&
+						cmd == row->generic) ?
+				       row->id :
+				       -1;
+			if (ks_ioctl_decode(&p, cmd) != want)
+				ck_abort_msg(
+					"%s%s: 0x%08X decodes to %d, not %d",
+					names[_i % 3], _i >= 3 ? " native" : "",
+					cmd, ks_ioctl_decode(&p, cmd), want);
+		}
+	}
+}
+END_TEST
+
 Suite *suite_abi(void);
 Suite *suite_abi(void)
 {
@@ -140,6 +177,7 @@ Suite *suite_abi(void)
 	tcase_add_loop_test(tc, test_decode_profiles, 0, N_ROWS);
 	tcase_add_test(tc, test_encodings_never_collide);
 	tcase_add_test(tc, test_decode_rejects_neighbours);
+	tcase_add_loop_test(tc, test_decode_every_dir_and_size, 0, 6);
 	suite_add_tcase(s, tc);
 	return s;
 }
