@@ -339,38 +339,38 @@ static void acc_take_slice(struct xfer_ctx *c)
 }
 
 /*
- * This round's bytes of the in-regions that are not slices (the struct
- * that describes the gathered region), in order; *len is their total.
- * NULL with *len 0 when there are none; NULL with *len 1 on ENOMEM.
+ * Walks this round's in-regions that are not slices (the struct that
+ * describes the gathered region), in order.  With key, copies them there
+ * (cmp false) or reports whether they equal it (cmp true).  Returns their
+ * total length, or -1 on a mismatch.
  */
-static uint8_t *round_key(const struct xfer_ctx *c, size_t *len)
+static ssize_t round_key(const struct xfer_ctx *c, uint8_t *key, bool cmp)
 {
 	const struct xfer_pending *p = c->prev;
 	size_t i, off = 0, total = 0;
-	uint8_t *key, *k;
 
-	*len = 0;
-	for (i = 0; p && i < p->in.n; i++)
-		if (!p->in.v[i].slice)
-			total += p->in.v[i].len;
-	if (!total)
-		return NULL;
-	key = malloc(total);
-	if (!key) {
-		*len = 1;
-		return NULL;
-	}
-	for (i = 0, k = key; i < p->in.n; i++) {
+	for (i = 0; p && i < p->in.n; off += p->in.v[i].len, i++) {
 		const struct xfer_region *r = &p->in.v[i];
 
-		if (!r->slice) {
-			memcpy(k, c->in_buf + off, r->len);
-			k += r->len;
-		}
-		off += r->len;
+		if (r->slice)
+			continue;
+		if (key && cmp && memcmp(key + total, c->in_buf + off, r->len))
+			return -1;
+		if (key && !cmp)
+			memcpy(key + total, c->in_buf + off, r->len);
+		total += r->len;
 	}
-	*len = total;
-	return key;
+	return (ssize_t)total;
+}
+
+/* Whether the previous round's gathering is the one this round continues. */
+static bool acc_continues(const struct xfer_ctx *c, uint64_t uaddr, size_t len)
+{
+	const struct xfer_pending *p = c->prev;
+
+	return p && p->acc_buf && p->acc_base == uaddr && p->acc_len == len &&
+	       round_key(c, NULL, false) == (ssize_t)p->acc_key_len &&
+	       round_key(c, p->acc_key, true) >= 0;
 }
 
 /*
@@ -382,16 +382,10 @@ static int ctx_adopt_acc(struct xfer_ctx *c, uint64_t uaddr, size_t len)
 {
 	struct xfer_pending *p = c->prev, *n = c->next;
 	size_t key_len;
-	uint8_t *key;
 
 	if (n->acc_buf)
 		return 0;
-	key = round_key(c, &key_len);
-	if (!key && key_len)
-		return -ENOMEM;
-	if (p && p->acc_buf && p->acc_base == uaddr && p->acc_len == len &&
-	    p->acc_key_len == key_len &&
-	    (!key_len || !memcmp(p->acc_key, key, key_len))) {
+	if (acc_continues(c, uaddr, len)) {
 		n->acc_buf = p->acc_buf;
 		n->acc_base = p->acc_base;
 		n->acc_len = p->acc_len;
@@ -401,27 +395,31 @@ static int ctx_adopt_acc(struct xfer_ctx *c, uint64_t uaddr, size_t len)
 		p->acc_buf = NULL;
 		p->acc_key = NULL;
 		p->acc_key_len = 0;
-		free(key);
 		acc_take_slice(c);
 		return 0;
 	}
-	if (atomic_fetch_add(&acc_allocated, len) + len > XFER_MAX_ACC_TOTAL) {
-		atomic_fetch_sub(&acc_allocated, len);
-		free(key);
-		return -ENOMEM;
-	}
+	key_len = (size_t)round_key(c, NULL, false);
+	if (atomic_fetch_add(&acc_allocated, len) + len > XFER_MAX_ACC_TOTAL)
+		goto out_uncharge;
 	n->acc_buf = malloc(len);
-	if (!n->acc_buf) {
-		atomic_fetch_sub(&acc_allocated, len);
-		free(key);
-		return -ENOMEM;
-	}
+	n->acc_key = key_len ? malloc(key_len) : NULL;
+	if (!n->acc_buf || (key_len && !n->acc_key))
+		goto out_free;
+	round_key(c, n->acc_key, false);
 	n->acc_base = uaddr;
 	n->acc_len = len;
 	n->acc_done = 0;
-	n->acc_key = key;
 	n->acc_key_len = key_len;
 	return 0;
+
+out_free:
+	free(n->acc_buf);
+	free(n->acc_key);
+	n->acc_buf = NULL;
+	n->acc_key = NULL;
+out_uncharge:
+	atomic_fetch_sub(&acc_allocated, len);
+	return -ENOMEM;
 }
 
 static int ctx_read_large(struct xfer_ctx *c, void *dst, uint64_t uaddr,
