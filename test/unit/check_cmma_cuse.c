@@ -106,6 +106,14 @@ static void rig_essa(struct rig *r, uint64_t gfn, uint32_t count, uint8_t usage)
 	ck_assert_int_eq(rig_call(r, KVMSHIM_S390_ESSA, &e), 0);
 }
 
+/* Migration mode on: every frame of the VM's memory becomes dirty. */
+static void rig_migrate(struct rig *r)
+{
+	ck_assert_int_eq(rig_attr(r, KS_S390_VM_MIGRATION,
+				  KS_S390_VM_MIGRATION_START),
+			 0);
+}
+
 static uint8_t vals[NPAGES + 64];
 
 START_TEST(test_get_is_limited_per_call)
@@ -117,9 +125,7 @@ START_TEST(test_get_is_limited_per_call)
 	rig_up(&r);
 	rig_vm(&r);
 	rig_essa(&r, 10, 1, 3);
-	ck_assert_int_eq(rig_attr(&r, KS_S390_VM_MIGRATION,
-				  KS_S390_VM_MIGRATION_START),
-			 0);
+	rig_migrate(&r);
 	/* QEMU's request: every frame is dirty, 131040 fit (D1) */
 	memset(vals, 0xee, sizeof(vals));
 	memset(&log, 0, sizeof(log));
@@ -168,9 +174,7 @@ START_TEST(test_get_without_values_takes_two_rounds)
 
 	rig_up(&r);
 	rig_vm(&r);
-	ck_assert_int_eq(rig_attr(&r, KS_S390_VM_MIGRATION,
-				  KS_S390_VM_MIGRATION_START),
-			 0);
+	rig_migrate(&r);
 	/* Q12: the guest never used CMM: 32 zero bytes, values untouched */
 	memset(vals, 0xee, 16);
 	memset(&log, 0x5a, sizeof(log));
@@ -216,9 +220,7 @@ START_TEST(test_get_struct_written_before_values)
 	rig_up(&r);
 	rig_vm(&r);
 	rig_essa(&r, 0, 1, 2);
-	ck_assert_int_eq(rig_attr(&r, KS_S390_VM_MIGRATION,
-				  KS_S390_VM_MIGRATION_START),
-			 0);
+	rig_migrate(&r);
 	memset(&log, 0, sizeof(log));
 	log.start_gfn = 100;
 	log.count = 64;
