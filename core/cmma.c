@@ -433,13 +433,15 @@ static void overlay_struct(uint8_t *buf, uint64_t n, uint64_t values,
 			   const struct ks_s390_cmma_log *log, uint64_t arg)
 {
 	const uint8_t *p = (const uint8_t *)log;
-	uint64_t k;
+	uint64_t into = arg - values, skip = values - arg, len;
 
-	for (k = 0; k < sizeof(*log); k++) {
-		uint64_t i = arg + k - values;
-
-		if (i < n)
-			buf[i] = p[k];
+	/* one of the two is small unless the ranges are far apart */
+	if (into < n) {
+		len = n - into < sizeof(*log) ? n - into : sizeof(*log);
+		memcpy(buf + into, p, len);
+	} else if (skip < sizeof(*log)) {
+		len = sizeof(*log) - skip < n ? sizeof(*log) - skip : n;
+		memcpy(buf, p + skip, len);
 	}
 }
 
