@@ -31,10 +31,14 @@ static void exit_status(void)
 	const char *bad_node[] = { tr_launcher(), "-n",	  "/dev/null",
 				   "--",	  "true", NULL };
 	const char *no_prog[] = { tr_launcher(), "-n", NODE, NULL };
+	const char *not_runnable[] = { tr_launcher(), "-n", NODE,
+				       "--",	      "/",  NULL };
 
 	e2e_is(tr_run(NULL, seven), 7, "the program's exit status");
 	e2e_is(tr_run(NULL, term), 128 + SIGTERM, "killed by SIGTERM: 143");
 	e2e_is(tr_run(NULL, missing), 127, "a program not found: 127");
+	e2e_is(tr_run(NULL, not_runnable), 126,
+	       "a directory as program cannot run: 126");
 	e2e_is(tr_run(NULL, bad_node), 125, "not a kvmshim node: 125");
 	e2e_is(tr_run(NULL, no_prog), 125, "no program: 125");
 }
