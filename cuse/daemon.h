@@ -20,7 +20,11 @@
 #define KSD_EXIT_NODE_EXISTS 73
 #define KSD_EXIT_NOPERM 77
 
-#define KSD_NAME_MAX 61 /* so that NAME-vm fits CUSE's 64 */
+/*
+ * cuse.md §1.  NAME-vm may be longer: the kernel keeps the whole device
+ * name and only cuts the one /proc/devices lists to 63 bytes.
+ */
+#define KSD_NAME_MAX 64
 #define KSD_CONTROL_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 struct daemon_opts {

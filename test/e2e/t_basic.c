@@ -15,6 +15,10 @@
 #include "kvmshim/kvm.h"
 #include "lib/e2e.h"
 
+/* cuse.md §1: the longest name, 64 characters; its VM node has 67 */
+#define LONG_NAME                                                              \
+	"kvmshim-basic-long-0123456789abcdef0123456789abcdef0123456789abc"
+
 /* Runs kvmshimd with args and returns its exit status. */
 static int run_daemon(const char *a1, const char *a2, const char *a3,
 		      const char *a4)
@@ -117,5 +121,15 @@ int main(void)
 	       "system node removed");
 	e2e_ok(e2e_wait_path("/dev/kvmshim-basic-vm", false, 3000),
 	       "VM node removed");
+
+	e2e_is(strlen(LONG_NAME), 64, "LONG_NAME has 64 characters");
+	e2e_is(run_daemon("--foreground", "--name", LONG_NAME "d", NULL), 64,
+	       "a name of 65 characters is refused");
+	e2e_daemon_start(&d, LONG_NAME, NULL);
+	vm = e2e_open(d.vm_path, O_RDWR);
+	e2e_is(e2e_ioctl(vm, KS_CHECK_EXTENSION, KS_CAP_SPAPR_RESIZE_HPT), 1,
+	       "a name of 64 characters works, and so does its VM node");
+	close(vm);
+	e2e_is(e2e_daemon_stop(&d), 0, "  and it stops cleanly");
 	return e2e_done();
 }

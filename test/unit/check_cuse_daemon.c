@@ -147,6 +147,10 @@ START_TEST(test_options_engine_s390_and_service)
 }
 END_TEST
 
+/* 65 characters; without the first, a name of the longest length */
+#define NAME_65                                                                \
+	"x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 START_TEST(test_options_rejected)
 {
 	struct daemon_opts o;
@@ -156,6 +160,11 @@ START_TEST(test_options_rejected)
 	ck_assert_int_eq(parse(&o, "-n", "a/../b", NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "a..b", NULL), KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "a/b..", NULL), KSD_EXIT_USAGE);
+	/* cuse.md §1: 1 to 64 characters */
+	ck_assert_int_eq(parse(&o, "-n", "", NULL), KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", NAME_65, NULL), KSD_EXIT_USAGE);
+	ck_assert_int_eq(parse(&o, "-n", NAME_65 + 1, NULL), 0);
+	ck_assert_str_eq(o.name, NAME_65 + 1);
 	ck_assert_int_eq(parse(&o, "-n", "x", "-p", "x86", NULL),
 			 KSD_EXIT_USAGE);
 	ck_assert_int_eq(parse(&o, "-n", "x", "extra", NULL), KSD_EXIT_USAGE);

@@ -13,7 +13,7 @@
 
 struct e2e_daemon {
 	pid_t pid;
-	char name[64];
+	char name[72];
 	char sys_path[96]; /* /dev/NAME */
 	char vm_path[96]; /* /dev/NAME-vm */
 };
