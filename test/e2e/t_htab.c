@@ -704,6 +704,39 @@ static void test_load_records(void)
 
 /* ---- bad writes ---- */
 
+/*
+ * The kernel passes on the pages before the first bad one as a write of
+ * their own and then returns its count, where Linux fails with EFAULT at
+ * the record that reaches the bad page (a deviation).
+ */
+static void test_write_faulting_part_way(int vm, int fd)
+{
+	uint8_t *pg = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t k;
+
+	if (pg == MAP_FAILED)
+		e2e_bail("mmap: %s", strerror(errno));
+	munmap(pg + 2 * 4096, 4096);
+	enter(vm, 200, hv(200, false), hr(200));
+	enter(vm, 1221, hv(1221, false), hr(1221));
+	enter(vm, 2000, hv(2000, false), hr(2000));
+	/* 1022 records clearing 200-1221, then an HPTE whose R is unmapped */
+	for (k = 0; k < 1022; k++)
+		put_hdr(pg + 8 * k, 200 + k, 0, 1);
+	put_hdr(pg + 2 * 4096 - 16, 2000, 1, 0);
+	memcpy(pg + 2 * 4096 - 8, &(uint64_t){ htobe64(hv(2001, false)) }, 8);
+	e2e_is(wr(fd, pg, 2 * 4096 + 100), 2 * 4096,
+	       "a buffer faulting part-way: the bytes before the bad page");
+	e2e_ok(!entry(vm, 200).flags && !entry(vm, 1221).flags,
+	       "  with the records there applied");
+	e2e_ok(entry(vm, 2000).v == hv(2001, false) && entry(vm, 2000).r == 0,
+	       "  and the one reaching the bad page taken as 8 bytes short");
+	e2e_is(wr(fd, pg + 2 * 4096, 16), -EFAULT,
+	       "a buffer whose first page is bad: EFAULT");
+	munmap(pg, 2 * 4096);
+}
+
 static void test_bad_writes(void)
 {
 	int vm = e2e_open(d.vm_path, O_RDWR), fd;
@@ -742,6 +775,7 @@ static void test_bad_writes(void)
 	e2e_ok(entry(vm, 70).v == hv(70, false) && entry(vm, 70).r == 0,
 	       "with R taken as zero");
 	e2e_is(wr(fd, buf, 7), 0, "7 bytes: 0");
+	test_write_faulting_part_way(vm, fd);
 	/* D3 and D8 over chunks */
 	big = record(0, 65535, 0, &n);
 	e2e_is(wr(fd, big, 300000), 262144,

@@ -152,6 +152,75 @@ START_TEST(test_read_is_its_first_chunk)
 }
 END_TEST
 
+static struct kvmshim_ppc_entry read_entry(struct fk *k, uint64_t fh,
+					   uint64_t index)
+{
+	struct kvmshim_ppc_entry e = { .index = index };
+
+	ck_assert_int_eq(fk_ioctl(k, fh, fk_gettid(), KVMSHIM_PPC_READ_ENTRY,
+				  (uintptr_t)&e),
+			 0);
+	return e;
+}
+
+/*
+ * A buffer that faults part-way: the kernel sends the pages before the bad
+ * one as a call of their own (fuse_direct_io() sends what it pinned), so
+ * the daemon cannot tell it from a short write.  Linux would fail with
+ * EFAULT at the record that reaches the bad page; through CUSE the call
+ * returns the bytes before it, and a record overhanging the good pages by
+ * 8 bytes or less is applied with the rest as zero (Q2).
+ */
+START_TEST(test_write_buffer_faulting_part_way)
+{
+	struct ks_engine *eng = unit_engine("power8");
+	struct fk *sys = fk_new(eng, KS_NODE_SYSTEM, NULL);
+	struct fk *vmk = fk_new(eng, KS_NODE_VM, NULL);
+	struct kvmshim_ppc_entry e = { .index = 2000, .v = EX_V, .r = EX_R };
+	uint8_t *buf = aligned_alloc(PAGE, 3 * PAGE);
+	uint32_t order = 18, k;
+	uint64_t vmfh, wfh;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fk_open(vmk, fk_gettid(), O_RDWR, &vmfh), 0);
+	ck_assert_int_eq(fk_ioctl(vmk, vmfh, fk_gettid(), KS_PPC_ALLOCATE_HTAB,
+				  (uintptr_t)&order),
+			 0);
+	for (e.index = 1000; e.index < 1022; e.index++)
+		ck_assert_int_eq(fk_ioctl(vmk, vmfh, fk_gettid(),
+					  KVMSHIM_PPC_INSERT_RAW,
+					  (uintptr_t)&e),
+				 0);
+	e.index = 2000;
+	ck_assert_int_eq(fk_ioctl(vmk, vmfh, fk_gettid(),
+				  KVMSHIM_PPC_INSERT_RAW, (uintptr_t)&e),
+			 0);
+	wfh = stream_fh(sys, vmk, vmfh, KS_GET_HTAB_WRITE);
+	/* 1022 records removing entries 0-1021, then one HPTE for 2000 */
+	for (k = 0; k < 1022; k++)
+		htab_hdr(buf + 8 * k, k, 0, 1);
+	htab_hdr(buf + 2 * PAGE - 16, 2000, 1, 0);
+	htab_hpte(buf + 2 * PAGE - 8, EX_V + 0x80, EX_R);
+	fk_fault(sys, buf + 2 * PAGE, PAGE);
+	/* the R word is on the bad page: Linux, EFAULT, 2000 unchanged */
+	ck_assert_int_eq(fk_write(sys, wfh, fk_gettid(), buf, 2 * PAGE + 100),
+			 2 * PAGE);
+	ck_assert_uint_eq(read_entry(vmk, vmfh, 1021).flags, 0);
+	e = read_entry(vmk, vmfh, 2000);
+	ck_assert_uint_eq(e.v & ~KS_HPTE_V_HVLOCK, EX_V + 0x80);
+	ck_assert_uint_eq(e.r, 0);
+	/* nothing could be pinned: EFAULT, and nothing reaches the daemon */
+	ck_assert_errno(fk_write(sys, wfh, fk_gettid(), buf + 2 * PAGE, 16),
+			EFAULT);
+	fk_unfault_all(sys);
+	ck_assert_int_eq(fk_release(sys, wfh), 0);
+	ck_assert_uint_eq(fk_free(sys), 0);
+	ck_assert_uint_eq(fk_free(vmk), 0);
+	ks_engine_free(eng);
+	free(buf);
+}
+END_TEST
+
 /* ---- chunked writes against one whole write ---- */
 
 static uint64_t rnd_state;
@@ -445,6 +514,7 @@ Suite *suite_cuse_edges(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_largest_record_any_alignment);
 	tcase_add_test(tc, test_read_is_its_first_chunk);
+	tcase_add_test(tc, test_write_buffer_faulting_part_way);
 	tcase_add_loop_test(tc, test_chunks_equal_whole_write, 0, 3);
 	tcase_add_test(tc, test_set_abandoned_at_each_round);
 	suite_add_tcase(s, tc);

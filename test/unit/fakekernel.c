@@ -406,13 +406,26 @@ int fk_release(struct fk *k, uint64_t fh)
 	return ret;
 }
 
-/* A chunk pins at most 32 pages starting at the page of addr. */
-static size_t chunk_size(uintptr_t addr, size_t left, size_t max)
+/*
+ * A chunk pins at most 32 pages starting at the page of addr, and no page
+ * from the first one it cannot access on: fuse_direct_io() sends what it
+ * could pin, and ends the call when it could pin nothing.
+ */
+static size_t chunk_size(struct fk *k, uintptr_t addr, size_t left, size_t max)
 {
 	size_t pinned = FK_CAP - (addr % FK_PAGE);
-	size_t n = left < pinned ? left : pinned;
+	size_t n = left < pinned ? left : pinned, ok;
+	uintptr_t bad_page;
 
-	return n < max ? n : max;
+	if (n > max)
+		n = max;
+	ok = fk_accessible(k, addr, n);
+	if (ok < n) {
+		/* the page holding the first bad byte is not pinned */
+		bad_page = (addr + ok) & ~(uintptr_t)(FK_PAGE - 1);
+		n = bad_page > addr ? (size_t)(bad_page - addr) : 0;
+	}
+	return n;
 }
 
 ssize_t fk_read(struct fk *k, uint64_t fh, pid_t pid, void *buf, size_t size)
@@ -424,9 +437,9 @@ ssize_t fk_read(struct fk *k, uint64_t fh, pid_t pid, void *buf, size_t size)
 	while (done < size) {
 		struct fuse_read_in in = { .fh = fh, .offset = done };
 
-		chunk = chunk_size((uintptr_t)buf + done, size - done,
+		chunk = chunk_size(k, (uintptr_t)buf + done, size - done,
 				   k->init.max_read);
-		if (fk_accessible(k, (uintptr_t)buf + done, chunk) < chunk)
+		if (!chunk)
 			return done ? (ssize_t)done : -EFAULT;
 		in.size = (uint32_t)chunk;
 		r = fk_must(k, fk_send(k, FUSE_READ, pid, &in, sizeof(in), NULL,
@@ -458,9 +471,9 @@ ssize_t fk_write(struct fk *k, uint64_t fh, pid_t pid, const void *buf,
 	while (done < size) {
 		struct fuse_write_in in = { .fh = fh, .offset = done };
 
-		chunk = chunk_size((uintptr_t)buf + done, size - done,
+		chunk = chunk_size(k, (uintptr_t)buf + done, size - done,
 				   k->init.max_write);
-		if (fk_accessible(k, (uintptr_t)buf + done, chunk) < chunk)
+		if (!chunk)
 			return done ? (ssize_t)done : -EFAULT;
 		in.size = (uint32_t)chunk;
 		r = fk_must(k, fk_send(k, FUSE_WRITE, pid, &in, sizeof(in),

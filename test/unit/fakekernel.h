@@ -15,7 +15,9 @@
  *    order; ENOSYS becomes ENOTTY;
  *  - read and write split in chunks of 32 pages (the first shorter when the
  *    buffer is not page aligned), offset = bytes done in the syscall,
- *    stopping at the first short reply;
+ *    stopping at the first short reply; a chunk ends before the first page
+ *    that faults, and a chunk that would start there ends the syscall
+ *    (EFAULT if nothing was done);
  *  - RELEASE without credentials, INTERRUPT.
  *
  * "Caller addresses" are addresses in this process.  fk_fault() makes a
