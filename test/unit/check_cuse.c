@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/status.h"
+#include "cuse/node.h"
 #include "cuse/xfer.h"
 #include "fakekernel.h"
 #include "kvmshim/kvmshim.h"
@@ -257,6 +258,12 @@ START_TEST(test_vm_creator_check)
 	ck_assert_errno(fk_ioctl(k, fh, 1, 0xAE99, 0), EIO);
 	/* M4: a caller the daemon cannot see (pid 0) is not checked */
 	ck_assert_int_eq(fk_ioctl(k, fh, 0, KS_CHECK_EXTENSION,
+				  KS_CAP_SPAPR_RESIZE_HPT),
+			 1);
+	/* ...nor is one whose /proc/PID/status cannot be read */
+	ck_assert_int_eq(node_tgid_of(me), getpid());
+	ck_assert_int_eq(node_tgid_of(0x7ffffff0), 0);
+	ck_assert_int_eq(fk_ioctl(k, fh, 0x7ffffff0, KS_CHECK_EXTENSION,
 				  KS_CAP_SPAPR_RESIZE_HPT),
 			 1);
 	ck_assert_int_eq(fk_release(k, fh), 0);
