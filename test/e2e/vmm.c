@@ -1016,7 +1016,8 @@ static void cmma_overlaps(int vm)
 	is(kvm(vm, KVM_S390_GET_CMMA_BITS, &log), 0,
 	   "PEEK whose values are its own struct");
 	ok(log.start_gfn == 40 && log.count == 8 &&
-		   log.flags == KVM_S390_CMMA_PEEK && log.values == before.values,
+		   log.flags == KVM_S390_CMMA_PEEK &&
+		   log.values == before.values,
 	   "  the struct is written last, over the values");
 	log.values = (uintptr_t)-100;
 	log.count = 200;
