@@ -33,6 +33,11 @@ struct ks_engine_config {
 	uint64_t s390_mem_limit;
 	/* ppc: running as a nested HV guest (ALLOCATE_HTAB -> EOPNOTSUPP) */
 	bool ppc_nested;
+	/*
+	 * Whether process caller may act for process client in a supervised
+	 * FD_REQUEST (EPERM if not); NULL lets anyone.
+	 */
+	bool (*may_supervise)(pid_t caller, pid_t client);
 };
 
 /* Defaults for the named profile; -EINVAL if there is no such profile. */

@@ -252,6 +252,11 @@ static int fd_request_check(struct ks_handle *h,
 	r->id = ks_ioctl_decode(&h->eng->cfg.profile, req->cmd);
 	if (!fd_returning(r->id))
 		return -EINVAL;
+	/* only the client's launcher acts for it; M4: pid 0 is unchecked */
+	if (req->flags & KVMSHIM_FD_SUPERVISED && caller->tgid &&
+	    h->eng->cfg.may_supervise &&
+	    !h->eng->cfg.may_supervise(caller->tgid, req->owner_tgid))
+		return -EPERM;
 	r->flags = req->flags;
 	r->arg = req->arg;
 	memcpy(r->data, req->data, sizeof(r->data));

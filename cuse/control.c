@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/token.h"
 #include "control.h"
+#include "procstat.h"
 #include "xfer.h"
 
 #define CTL_MAX_OPS 32
@@ -144,26 +145,6 @@ static int op_status(struct ctl_call *c)
 	return ret;
 }
 
-/* Real uid of a process, or -1. */
-static long proc_uid(pid_t pid)
-{
-	char path[64], line[256];
-	long uid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Uid:", 4)) {
-			uid = strtol(line + 4, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return uid;
-}
-
 static int op_claim(struct ctl_call *c)
 {
 	pid_t owner = c->req->owner_tgid ? c->req->owner_tgid : c->peer.pid;
@@ -172,7 +153,7 @@ static int op_claim(struct ctl_call *c)
 
 	/* a launcher claims for its client: it must be that user or root */
 	if (owner != c->peer.pid) {
-		uid = proc_uid(owner);
+		uid = proc_uid_of(owner);
 		if (uid < 0)
 			return -ESRCH;
 		if (c->peer.uid != 0 && (uid_t)uid != c->peer.uid)

@@ -11,6 +11,7 @@
 #include "control.h"
 #include "control_run.h"
 #include "core/supervise.h"
+#include "procstat.h"
 
 static int op_run_info(struct ctl_call *c)
 {
@@ -18,27 +19,6 @@ static int op_run_info(struct ctl_call *c)
 
 	ks_run_info(c->eng, &info);
 	return ctl_append(c, &info, sizeof(info));
-}
-
-/* Real uid of a process, or -1 if it is gone. */
-static long uid_of(pid_t pid)
-{
-	char path[64], line[256];
-	long uid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Uid:", 4)) {
-			uid = strtol(line + 4, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return uid;
 }
 
 static int op_cmma(struct ctl_call *c)
@@ -55,10 +35,13 @@ static int op_cmma(struct ctl_call *c)
 		return -EBADF;
 	memcpy(&in, c->payload, sizeof(in));
 	/* a launcher acts for its own user's programs, or it is root */
-	uid = uid_of(client);
+	uid = proc_uid_of(client);
 	if (uid < 0)
 		return -ESRCH;
 	if (c->peer.uid != 0 && (uid_t)uid != c->peer.uid)
+		return -EPERM;
+	/* ...and only for the programs it runs */
+	if (!proc_is_ancestor(c->peer.pid, client))
 		return -EPERM;
 	ret = ks_run_cmma(c->eng, c->req->token, c->peer.pid, client, &in,
 			  c->in_fds[0], &out);

@@ -34,6 +34,7 @@
 #include "logging.h"
 #include "notify.h"
 #include "privs.h"
+#include "procstat.h"
 #include "status_text.h"
 
 #define INIT_TIMEOUT_MS 10000
@@ -414,6 +415,7 @@ static int preflight(struct daemon *d)
 			return KSD_EXIT_NODE_EXISTS;
 		}
 	}
+	d->opts.cfg.may_supervise = proc_is_ancestor;
 	ret = ks_engine_new(&d->opts.cfg, &d->eng);
 	if (ret) {
 		ks_log(LOG_ERR, "invalid configuration: %s", strerror(-ret));

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "logging.h"
 #include "node.h"
+#include "procstat.h"
 #include "trace.h"
 
 /* What fi->fh points to: one open file description of a node. */
@@ -72,34 +73,12 @@ static void open_free(struct node_open *o)
 	free(o);
 }
 
-pid_t node_tgid_of(pid_t tid)
-{
-	char path[64], line[256];
-	pid_t tgid = 0;
-	FILE *f;
-
-	if (tid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Tgid:", 5)) {
-			tgid = (pid_t)strtol(line + 5, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return tgid;
-}
-
 static void req_caller(fuse_req_t req, struct ks_caller *c)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 	c->tid = ctx->pid;
-	c->tgid = node_tgid_of(ctx->pid);
+	c->tgid = proc_tgid_of(ctx->pid);
 	c->uid = ctx->uid;
 	c->gid = ctx->gid;
 }

@@ -98,7 +98,4 @@ struct node_stats {
 };
 void node_get_stats(struct node *n, struct node_stats *st);
 
-/* Thread group of a thread, 0 if it is gone or not visible. */
-pid_t node_tgid_of(pid_t tid);
-
 #endif /* KVMSHIM_CUSE_NODE_H */

@@ -216,6 +216,8 @@ static void supervised(void)
 	sys = e2e_open(d.sys_path, O_RDWR);
 	e2e_is(fd_request(sys, KS_CREATE_VM, 0, KVMSHIM_FD_SUPERVISED, 0, &req),
 	       -EINVAL, "supervised without a client: EINVAL");
+	e2e_is(fd_request(sys, KS_CREATE_VM, 0, KVMSHIM_FD_SUPERVISED, 1, &req),
+	       -EPERM, "supervised for a process we do not run (init): EPERM");
 	e2e_is(fd_request(sys, KS_CREATE_VM, 0, KVMSHIM_FD_SUPERVISED, child,
 			  &req),
 	       0, "supervised CREATE_VM for the client");

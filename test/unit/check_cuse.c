@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/status.h"
-#include "cuse/node.h"
+#include "cuse/procstat.h"
 #include "cuse/xfer.h"
 #include "fakekernel.h"
 #include "kvmshim/kvmshim.h"
@@ -261,14 +262,46 @@ START_TEST(test_vm_creator_check)
 				  KS_CAP_SPAPR_RESIZE_HPT),
 			 1);
 	/* ...nor is one whose /proc/PID/status cannot be read */
-	ck_assert_int_eq(node_tgid_of(me), getpid());
-	ck_assert_int_eq(node_tgid_of(0x7ffffff0), 0);
+	ck_assert_int_eq(proc_tgid_of(me), getpid());
+	ck_assert_int_eq(proc_tgid_of(0x7ffffff0), 0);
 	ck_assert_int_eq(fk_ioctl(k, fh, 0x7ffffff0, KS_CHECK_EXTENSION,
 				  KS_CAP_SPAPR_RESIZE_HPT),
 			 1);
 	ck_assert_int_eq(fk_release(k, fh), 0);
 	ck_assert_uint_eq(fk_free(k), 0);
 	ks_engine_free(eng);
+}
+END_TEST
+
+START_TEST(test_proc_status_of_callers)
+{
+	int go[2];
+	pid_t child;
+	char b;
+
+	ck_assert_int_eq(proc_status_field(getpid(), "Pid"), getpid());
+	ck_assert_int_eq(proc_status_field(getpid(), "PPid"), getppid());
+	ck_assert_int_eq(proc_status_field(getpid(), "Nosuchkey"), -1);
+	ck_assert_int_eq(proc_status_field(0, "Pid"), -1);
+	ck_assert_int_eq(proc_uid_of(getpid()), (long)getuid());
+	ck_assert_int_eq(proc_uid_of(0x7ffffff0), -1);
+	ck_assert_int_eq(pipe(go), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		close(go[1]);
+		_exit(read(go[0], &b, 1) == 0 ? 0 : 1);
+	}
+	close(go[0]);
+	/* a launcher is its program's ancestor, not the other way round */
+	ck_assert(proc_is_ancestor(getpid(), child));
+	ck_assert(proc_is_ancestor(getppid(), child));
+	ck_assert(proc_is_ancestor(child, child));
+	ck_assert(!proc_is_ancestor(child, getpid()));
+	ck_assert(!proc_is_ancestor(0, child));
+	ck_assert(!proc_is_ancestor(getpid(), 0x7ffffff0));
+	close(go[1]);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
 }
 END_TEST
 
@@ -740,6 +773,7 @@ Suite *suite_cuse(void)
 	tcase_add_test(tc, test_bad_pointers_efault);
 	tcase_add_test(tc, test_compat_callers_get_enotty);
 	tcase_add_test(tc, test_vm_creator_check);
+	tcase_add_test(tc, test_proc_status_of_callers);
 	tcase_add_test(tc, test_release_without_credentials_frees_vm);
 	tcase_add_test(tc, test_release_frees_unfinished_rounds);
 	tcase_add_test(tc, test_next_syscall_discards_stale_round);

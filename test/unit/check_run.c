@@ -574,11 +574,13 @@ START_TEST(test_control_ops)
 	ck_assert_uint_eq(info.vms, 1);
 	sb_free(&c.data);
 
-	ck_assert_int_eq(proof_as(v.h, SUPERVISOR, &proof), 0);
+	/* the launcher is the client's ancestor: our parent acts for us */
+	ck_assert_int_eq(proof_as(v.h, getppid(), &proof), 0);
 	log->count = 1;
 	log->flags = PEEK;
 	log->values = 0x7f0000000000;
 	ctl_prepare(&c, &req, v.eng, KVMSHIM_CTL_CMMA);
+	c.peer.pid = getppid();
 	req.token = proof;
 	req.owner_tgid = getpid();
 	c.payload = &in;
@@ -598,8 +600,13 @@ START_TEST(test_control_ops)
 	c.peer.uid = getuid() + 1;
 	ctl_dispatch(&c);
 	ck_assert_int_eq(c.reply.error, -EPERM);
-	/* the proof is still good: it was not used */
+	/* a process of the same user that does not run the client */
 	c.peer.uid = getuid();
+	c.peer.pid = SUPERVISOR;
+	ctl_dispatch(&c);
+	ck_assert_int_eq(c.reply.error, -EPERM);
+	c.peer.pid = getppid();
+	/* the proof is still good: it was not used */
 	ctl_dispatch(&c);
 	ck_assert_int_eq(c.reply.error, 0);
 	ck_assert_uint_eq(c.reply.len, sizeof(out));

@@ -334,6 +334,61 @@ START_TEST(test_invisible_requester)
 }
 END_TEST
 
+/* The launcher UNIT_TGID runs the client 777, and nothing else. */
+static bool unit_launcher_of(pid_t caller, pid_t client)
+{
+	return caller == UNIT_TGID && client == 777;
+}
+
+START_TEST(test_supervised_only_by_the_launcher)
+{
+	struct ks_engine_config cfg;
+	struct ks_engine *eng;
+	struct ks_handle *sys, *vm;
+	struct kvmshim_fd_request req;
+
+	ck_assert_int_eq(ks_engine_config_init(&cfg, "ppc970"), 0);
+	cfg.may_supervise = unit_launcher_of;
+	ck_assert_int_eq(ks_engine_new(&cfg, &eng), 0);
+	sys = unit_open(eng, 0, UNIT_TGID);
+	vm = unit_open(eng, 1, 777);
+	/* malformed requests are EINVAL first */
+	ck_assert_errno(fd_request(sys, 555, KS_CREATE_VM, 0,
+				   KVMSHIM_FD_SUPERVISED | 2, 777, &req),
+			EINVAL);
+	ck_assert_errno(fd_request(sys, 555, KS_CHECK_EXTENSION, 0,
+				   KVMSHIM_FD_SUPERVISED, 777, &req),
+			EINVAL);
+	/* another process may not act for 777, nor the launcher for 778 */
+	ck_assert_errno(fd_request(sys, 555, KS_CREATE_VM, 0,
+				   KVMSHIM_FD_SUPERVISED, 777, &req),
+			EPERM);
+	ck_assert_uint_eq(req.token, SENTINEL);
+	ck_assert_errno(fd_request(sys, UNIT_TGID, KS_CREATE_VM, 0,
+				   KVMSHIM_FD_SUPERVISED, 778, &req),
+			EPERM);
+	/* EPERM comes before the creator check (EIO) of a VM fd */
+	ck_assert_errno(fd_request(vm, 555, KS_ALLOCATE_RMA, 0,
+				   KVMSHIM_FD_SUPERVISED, 777, &req),
+			EPERM);
+	ck_assert_int_eq(ks_tokens_pending(eng), 0);
+	ck_assert_int_eq(live_vms(eng), 1);
+	/* the launcher; and M4, a caller the daemon cannot see */
+	ck_assert_int_eq(fd_request(vm, UNIT_TGID, KS_ALLOCATE_RMA, 0,
+				    KVMSHIM_FD_SUPERVISED, 777, &req),
+			 0);
+	ck_assert_int_eq(fd_request(sys, 0, KS_CREATE_VM, 0,
+				    KVMSHIM_FD_SUPERVISED, 778, &req),
+			 0);
+	/* unsupervised requests act for the caller itself */
+	ck_assert_int_eq(fd_request(sys, 555, KS_CREATE_VM, 0, 0, 0, &req), 0);
+	ck_assert_int_eq(ks_tokens_pending(eng), 3);
+	ks_release(vm);
+	ks_release(sys);
+	ks_engine_free(eng);
+}
+END_TEST
+
 START_TEST(test_tokens_are_distinct)
 {
 	struct ks_engine *eng = unit_engine("s390x");
@@ -658,6 +713,7 @@ Suite *suite_token(void)
 	tcase_add_test(tc, test_bind_errors);
 	tcase_add_test(tc, test_supervised_create_vm);
 	tcase_add_test(tc, test_invisible_requester);
+	tcase_add_test(tc, test_supervised_only_by_the_launcher);
 	tcase_add_test(tc, test_tokens_are_distinct);
 	tcase_add_test(tc, test_token_limit);
 	tcase_add_test(tc, test_expiry_releases_the_vm);

@@ -286,6 +286,9 @@ struct kvmshim_s390_cmma_info {
  *           KVMSHIM_FD_SUPERVISED or <= 0 with it, or cmd is not
  *           KVM_CREATE_VM, KVM_PPC_GET_HTAB_FD or KVM_ALLOCATE_RMA in an
  *           encoding the profile accepts
+ *   EPERM   KVMSHIM_FD_SUPERVISED from a process that is neither owner_tgid
+ *           nor one of its ancestors (a launcher is an ancestor of every
+ *           program it runs)
  *   then the KVM ioctl's own results on that handle: on a system handle
  *   EINVAL for GET_HTAB_FD and ALLOCATE_RMA and a bad VM type; on a VM
  *   handle EIO for a process other than the VM's creator (with
@@ -415,7 +418,7 @@ struct kvmshim_run_info {
  * for a client of kvmshim-run, with no transport limit on the values.  The
  * request's token is a KVMSHIM_VM_PROOF of the peer, its owner_tgid the
  * client (checked against the VM's creator, EIO); the peer must be root or
- * the client's user.  The request carries a memfd (SCM_RIGHTS) standing
+ * the client's user, and the client or one of its ancestors.  The request carries a memfd (SCM_RIGHTS) standing
  * for the client's values buffer: SET reads the values from it (a file
  * shorter than count means the client's buffer is unreadable from there
  * on), GET writes them into it from offset 0.  The reply payload is a
