@@ -237,26 +237,15 @@ static int target_write(struct call *c, uint64_t addr, const void *buf,
 /* ---- the calls ---- */
 
 /*
- * Opens the system node with one of the access modes (the first that the
- * object accepts), binds it to token and installs it close-on-exec as the
- * call's result.
+ * Opens the system node in the access mode the object needs, binds it to
+ * token and installs it close-on-exec as the call's result.
  */
-static void install_token(struct call *c, uint64_t token, const int *modes,
-			  unsigned int n_modes)
+static void install_token(struct call *c, uint64_t token, int mode)
 {
-	unsigned int i;
-	int fd = -1, ret = -EBADF;
+	int fd, ret;
 
-	for (i = 0; i < n_modes && ret == -EBADF; i++) {
-		if (fd >= 0)
-			close(fd);
-		fd = open(c->s->node->path, modes[i] | O_CLOEXEC);
-		if (fd < 0) {
-			ret = -errno;
-			break;
-		}
-		ret = ks_bind(fd, token);
-	}
+	fd = open(c->s->node->path, mode | O_CLOEXEC);
+	ret = fd < 0 ? -errno : ks_bind(fd, token);
 	if (ret) {
 		/* the token expires and releases the object */
 		run_log("cannot bind %s for %d: %s", kind_name(c->kind),
@@ -275,7 +264,6 @@ static void install_token(struct call *c, uint64_t token, const int *modes,
 
 static void do_create_vm(struct call *c)
 {
-	static const int modes[] = { O_RDWR };
 	uint64_t token;
 	int ret;
 
@@ -286,7 +274,7 @@ static void do_create_vm(struct call *c)
 		answer(c, ret);
 		return;
 	}
-	install_token(c, token, modes, 1);
+	install_token(c, token, O_RDWR);
 }
 
 static bool creator_mismatch(const struct call *c)
@@ -299,7 +287,6 @@ static bool creator_mismatch(const struct call *c)
 static void do_get_htab_fd(struct call *c)
 {
 	struct ks_get_htab_fd ghf;
-	int modes[3] = { O_RDONLY, O_WRONLY, O_RDWR };
 	uint64_t token;
 	int ret;
 
@@ -323,11 +310,8 @@ static void do_get_htab_fd(struct call *c)
 		return;
 	}
 	/* Linux: read-only, or write-only with KVM_GET_HTAB_WRITE */
-	if (ghf.flags & KS_GET_HTAB_WRITE) {
-		modes[0] = O_WRONLY;
-		modes[1] = O_RDONLY;
-	}
-	install_token(c, token, modes, 3);
+	install_token(c, token,
+		      ghf.flags & KS_GET_HTAB_WRITE ? O_WRONLY : O_RDONLY);
 }
 
 static void do_allocate_rma(struct call *c)
