@@ -144,6 +144,33 @@ static inline void tr_spawn(struct tr_proc *p, const struct tr_user *u,
 	p->buf = calloc(1, p->cap);
 }
 
+/*
+ * Runs "[prefix...] kvmshim-run -n node [--test-delay delay] -- vmm-static
+ * test": prefix (NULL-terminated, may be NULL) is a wrapper and its options.
+ */
+static inline void tr_spawn_vmm(struct tr_proc *p, const char *const *prefix,
+				const char *node, const char *delay,
+				const char *test)
+{
+	const char *argv[16];
+	int n = 0;
+
+	while (prefix && *prefix && n < 8)
+		argv[n++] = *prefix++;
+	argv[n++] = tr_launcher();
+	argv[n++] = "-n";
+	argv[n++] = node;
+	if (delay) {
+		argv[n++] = "--test-delay";
+		argv[n++] = delay;
+	}
+	argv[n++] = "--";
+	argv[n++] = tr_vmm("static");
+	argv[n++] = test;
+	argv[n] = NULL;
+	tr_spawn(p, NULL, argv);
+}
+
 /* Reads what is there within ms; false at EOF. */
 static inline bool tr_read(struct tr_proc *p, int ms)
 {

@@ -15,21 +15,7 @@
 
 static void spawn_vmm(struct tr_proc *p, const char *delay, const char *test)
 {
-	const char *argv[10];
-	int n = 0;
-
-	argv[n++] = tr_launcher();
-	argv[n++] = "-n";
-	argv[n++] = NODE;
-	if (delay) {
-		argv[n++] = "--test-delay";
-		argv[n++] = delay;
-	}
-	argv[n++] = "--";
-	argv[n++] = tr_vmm("static");
-	argv[n++] = test;
-	argv[n] = NULL;
-	tr_spawn(p, NULL, argv);
+	tr_spawn_vmm(p, NULL, NODE, delay, test);
 }
 
 static void fd_limit(void)

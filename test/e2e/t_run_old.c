@@ -116,23 +116,9 @@ static void filter_works(void)
 static void spawn_old(struct tr_proc *p, const char *self, const char *delay,
 		      const char *test)
 {
-	const char *argv[12];
-	int n = 0;
+	const char *const prefix[] = { self, AS_OLD, NULL };
 
-	argv[n++] = self;
-	argv[n++] = AS_OLD;
-	argv[n++] = tr_launcher();
-	argv[n++] = "-n";
-	argv[n++] = NODE;
-	if (delay) {
-		argv[n++] = "--test-delay";
-		argv[n++] = delay;
-	}
-	argv[n++] = "--";
-	argv[n++] = tr_vmm("static");
-	argv[n++] = test;
-	argv[n] = NULL;
-	tr_spawn(p, NULL, argv);
+	tr_spawn_vmm(p, prefix, NODE, delay, test);
 }
 
 static void serves_a_vmm(const char *self)
