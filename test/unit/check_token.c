@@ -369,6 +369,9 @@ START_TEST(test_supervised_only_by_the_launcher)
 			EPERM);
 	/* EPERM comes before the creator check (EIO) of a VM fd */
 	ck_assert_errno(fd_request(vm, 555, KS_ALLOCATE_RMA, 0,
+				   KVMSHIM_FD_SUPERVISED, 778, &req),
+			EPERM);
+	ck_assert_errno(fd_request(vm, 555, KS_ALLOCATE_RMA, 0,
 				   KVMSHIM_FD_SUPERVISED, 777, &req),
 			EPERM);
 	ck_assert_int_eq(ks_tokens_pending(eng), 0);
