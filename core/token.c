@@ -158,6 +158,22 @@ static int token_random(struct ks_tokens *t, uint64_t *out)
 	return -EAGAIN;
 }
 
+/*
+ * Caller holds t->lock.  The live tokens tgid asked for: one process must
+ * not take the whole table from the others.
+ */
+static unsigned int tokens_of(struct ks_tokens *t, pid_t tgid)
+{
+	const struct ks_token *tok;
+	int64_t now = ks_now_ms();
+	unsigned int n = 0;
+
+	for (tok = t->head; tok; tok = tok->next)
+		if (tok->requester == tgid && tok->deadline_ms > now)
+			n++;
+	return n;
+}
+
 int ks_token_issue(struct ks_fd_req *r, const struct ks_token_kind *kind,
 		   void *obj, int accmode)
 {
@@ -176,7 +192,10 @@ int ks_token_issue(struct ks_fd_req *r, const struct ks_token_kind *kind,
 	tok->requester = r->requester;
 	tok->owner = r->owner;
 	pthread_mutex_lock(&t->lock);
-	if (t->n >= KVMSHIM_TOKENS_MAX)
+	if (r->requester &&
+	    tokens_of(t, r->requester) >= KVMSHIM_TOKENS_PER_PROCESS)
+		ret = -EMFILE;
+	else if (t->n >= KVMSHIM_TOKENS_MAX)
 		ret = -ENFILE;
 	else
 		ret = token_random(t, &tok->value);

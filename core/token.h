@@ -98,7 +98,7 @@ struct ks_fd_req {
 /*
  * Issues a token for obj (of the given kind).  accmode is the O_ACCMODE a
  * binding open must have (ignored for kinds without bind).  Sets r->token.
- * On failure (-ENFILE, -ENOMEM) obj has been cancelled.
+ * On failure (-EMFILE, -ENFILE, -ENOMEM) obj has been cancelled.
  */
 int ks_token_issue(struct ks_fd_req *r, const struct ks_token_kind *kind,
 		   void *obj, int accmode);

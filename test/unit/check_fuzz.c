@@ -181,6 +181,7 @@ static bool vm_errno(int e)
 	case ENOENT:
 	case ESRCH:
 	case EOPNOTSUPP:
+	case EMFILE:
 	case ENFILE:
 	case E2BIG:
 		return true;
@@ -250,7 +251,7 @@ static void check_private(const struct fz_call *c)
 	}
 	if (c->kind == KS_HANDLE_SYSTEM) {
 		if (cmd == KVMSHIM_FD_REQUEST)
-			EXPECT_OK_OR(c, EFAULT, EINVAL, ENFILE, ENOMEM);
+			EXPECT_OK_OR(c, EFAULT, EINVAL, EMFILE, ENFILE, ENOMEM);
 		else if (cmd == KVMSHIM_BIND)
 			EXPECT_OK_OR(c, EFAULT, ENOTTY, EINVAL, EBADF);
 		else if (IN_LIST(priv_other, cmd) || IN_LIST(priv_ppc, cmd) ||
@@ -267,7 +268,7 @@ static void check_private(const struct fz_call *c)
 	} else if (cmd == KVMSHIM_BIND) {
 		expect_eq(c, -ENOTTY);
 	} else if (cmd == KVMSHIM_VM_PROOF) {
-		EXPECT_OK_OR(c, EFAULT, ENFILE);
+		EXPECT_OK_OR(c, EFAULT, EMFILE, ENFILE);
 	} else if (cmd == KVMSHIM_SET_VCPUS || cmd == KVMSHIM_GET_VCPUS) {
 		EXPECT_OK_OR(c, EFAULT, EINVAL);
 	} else if ((c->cfg->ppc && IN_LIST(priv_ppc, cmd)) ||

@@ -412,28 +412,106 @@ START_TEST(test_tokens_are_distinct)
 }
 END_TEST
 
+/* Requester of the i-th token when every process asks for its maximum. */
+static pid_t nth_requester(unsigned int i)
+{
+	return (pid_t)(1000 + i / KVMSHIM_TOKENS_PER_PROCESS);
+}
+
 START_TEST(test_token_limit)
 {
 	struct ks_engine *eng = unit_engine("s390x");
 	struct ks_handle *sys = unit_open(eng, 0, UNIT_TGID);
 	struct ks_handle *nh = open_sys(eng, O_RDWR);
 	struct kvmshim_fd_request req;
+	pid_t last = nth_requester(KVMSHIM_TOKENS_MAX - 1);
 	uint64_t first = 0;
-	int i;
+	unsigned int i;
 
 	for (i = 0; i < KVMSHIM_TOKENS_MAX; i++) {
+		uint64_t t = create_vm_token(sys, nth_requester(i), 0);
+
+		if (!first)
+			first = t;
+	}
+	ck_assert_errno(fd_request(sys, 4000, KS_CREATE_VM, 0, 0, 0, &req),
+			ENFILE);
+	ck_assert_uint_eq(req.token, SENTINEL);
+	/* a process at its own limit hears about that first */
+	ck_assert_errno(fd_request(sys, last, KS_CREATE_VM, 0, 0, 0, &req),
+			EMFILE);
+	/* the refused VMs did not stay */
+	ck_assert_int_eq(live_vms(eng), KVMSHIM_TOKENS_MAX);
+	ck_assert_int_eq(bind_as(nh, nth_requester(0), first), 0);
+	create_vm_token(sys, 4000, 0);
+	ck_assert_errno(fd_request(sys, 4001, KS_CREATE_VM, 0, 0, 0, &req),
+			ENFILE);
+	ks_release(nh);
+	ks_release(sys);
+	ks_engine_free(eng);
+}
+END_TEST
+
+START_TEST(test_token_limit_per_process)
+{
+	struct ks_engine *eng = unit_engine("s390x");
+	struct ks_handle *sys = unit_open(eng, 0, UNIT_TGID);
+	struct ks_handle *vm = unit_open(eng, 1, UNIT_TGID);
+	struct ks_handle *nh = open_sys(eng, O_RDWR);
+	struct kvmshim_fd_request req;
+	uint64_t first = 0, proof = SENTINEL;
+	unsigned int i;
+
+	for (i = 0; i < KVMSHIM_TOKENS_PER_PROCESS; i++) {
 		uint64_t t = create_vm_token(sys, UNIT_TGID, 0);
 
 		if (!first)
 			first = t;
 	}
 	ck_assert_errno(fd_request(sys, UNIT_TGID, KS_CREATE_VM, 0, 0, 0, &req),
-			ENFILE);
-	/* the refused VM did not stay */
-	ck_assert_int_eq(live_vms(eng), KVMSHIM_TOKENS_MAX);
+			EMFILE);
+	ck_assert_uint_eq(req.token, SENTINEL);
+	/* every kind of token counts, and a refused one leaves nothing */
+	ck_assert_errno(unit_ioctl_as(vm, UNIT_TGID, KVMSHIM_VM_PROOF,
+				      (uintptr_t)&proof),
+			EMFILE);
+	ck_assert_uint_eq(proof, SENTINEL);
+	ck_assert_uint_eq(ks_tokens_pending(eng), KVMSHIM_TOKENS_PER_PROCESS);
+	/* 1 for the VM handle itself */
+	ck_assert_int_eq(live_vms(eng), KVMSHIM_TOKENS_PER_PROCESS + 1);
+	/* supervised, the requester is still the one counted */
+	ck_assert_errno(fd_request(sys, UNIT_TGID, KS_CREATE_VM, 0,
+				   KVMSHIM_FD_SUPERVISED, 4242, &req),
+			EMFILE);
+	/* other processes are not held back, nor are unseen callers */
+	create_vm_token(sys, UNIT_TGID + 1, 0);
+	for (i = 0; i <= KVMSHIM_TOKENS_PER_PROCESS; i++)
+		create_vm_token(sys, 0, 0);
+	/* a token used is a token no longer pending */
 	ck_assert_int_eq(bind_as(nh, UNIT_TGID, first), 0);
 	create_vm_token(sys, UNIT_TGID, 0);
+	ck_assert_errno(fd_request(sys, UNIT_TGID, KS_CREATE_VM, 0, 0, 0, &req),
+			EMFILE);
 	ks_release(nh);
+	ks_release(vm);
+	ks_release(sys);
+	ks_engine_free(eng);
+}
+END_TEST
+
+START_TEST(test_expired_tokens_do_not_count)
+{
+	struct ks_engine *eng = unit_engine("s390x");
+	struct ks_handle *sys = unit_open(eng, 0, UNIT_TGID);
+	unsigned int i;
+
+	/* expired tokens, reaped or not yet, hold no place */
+	ks_tokens_set_ttl_ms(eng, 1);
+	for (i = 0; i < KVMSHIM_TOKENS_PER_PROCESS; i++)
+		create_vm_token(sys, UNIT_TGID, 0);
+	usleep(5000);
+	ks_tokens_set_ttl_ms(eng, 60000);
+	create_vm_token(sys, UNIT_TGID, 0);
 	ks_release(sys);
 	ks_engine_free(eng);
 }
@@ -719,6 +797,8 @@ Suite *suite_token(void)
 	tcase_add_test(tc, test_supervised_only_by_the_launcher);
 	tcase_add_test(tc, test_tokens_are_distinct);
 	tcase_add_test(tc, test_token_limit);
+	tcase_add_test(tc, test_token_limit_per_process);
+	tcase_add_test(tc, test_expired_tokens_do_not_count);
 	tcase_add_test(tc, test_expiry_releases_the_vm);
 	tcase_add_test(tc, test_expired_token_is_unusable_before_reaping);
 	tcase_add_test(tc, test_reap_reports_next_deadline);

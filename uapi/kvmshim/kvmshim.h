@@ -295,7 +295,10 @@ struct kvmshim_s390_cmma_info {
  *   KVMSHIM_FD_SUPERVISED: owner_tgid is checked instead of the requester),
  *   then ENOTTY for CREATE_VM and for what the profile does not implement,
  *   ENOMEM for an empty RMA pool, and so on
- *   ENFILE  too many tokens pending (KVMSHIM_TOKENS_MAX)
+ *   EMFILE  the calling process has KVMSHIM_TOKENS_PER_PROCESS tokens
+ *           pending (not counted for a caller whose pid the daemon cannot
+ *           see)
+ *   ENFILE  too many tokens pending in all (KVMSHIM_TOKENS_MAX)
  *
  * BIND errors, first match wins:
  *   ENOTTY  the handle is not an unbound system handle
@@ -308,6 +311,7 @@ struct kvmshim_s390_cmma_info {
  */
 #define KVMSHIM_TOKEN_TTL_MS 10000
 #define KVMSHIM_TOKENS_MAX 1024
+#define KVMSHIM_TOKENS_PER_PROCESS 64
 
 /*
  * The requester (kvmshim-run) acts for the process owner_tgid: the new
@@ -382,8 +386,8 @@ struct kvmshim_ctl_reply {
  * handle's VM.  It shows that the process holding it has a descriptor of
  * the VM, and only that process can use it, within KVMSHIM_TOKEN_TTL_MS,
  * over the control socket (KVMSHIM_CTL_CMMA).  ENOTTY on other handles,
- * EFAULT if the token cannot be written, ENFILE when too many tokens are
- * pending.
+ * EFAULT if the token cannot be written, EMFILE or ENFILE when too many
+ * tokens are pending (as for KVMSHIM_FD_REQUEST).
  */
 #define KVMSHIM_VM_PROOF _IOR(KVMSHIM_IO, 0x42, __u64)
 
