@@ -332,14 +332,7 @@ static int launch(const struct opts *o, const struct run_node *n,
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		run_log("warning: cannot become a subreaper: %m");
 	/* before fork: no SIGCHLD may come before the signalfd */
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
+	sup_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	fflush(NULL);
 	pid = fork();

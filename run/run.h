@@ -7,6 +7,7 @@
 #define KVMSHIM_RUN_RUN_H
 
 #include <linux/filter.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,12 @@ struct sup_config {
 	int listener;
 	pid_t child;
 };
+
+/*
+ * The signals the supervisor takes through its signalfd: blocked before
+ * the child is started, so that none is lost in between.
+ */
+void sup_signal_set(sigset_t *set);
 
 /*
  * Serves the listener until no process under the filter remains; returns

@@ -597,6 +597,18 @@ static void on_signal(struct sup *s)
 	}
 }
 
+void sup_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+}
+
 static int sup_init(struct sup *s, const struct sup_config *cfg)
 {
 	sigset_t set;
@@ -624,14 +636,7 @@ static int sup_init(struct sup *s, const struct sup_config *cfg)
 	if (s->memfd < 0)
 		return -errno;
 	/* blocked by the caller before the child was started */
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
+	sup_signal_set(&set);
 	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return s->sigfd < 0 ? -errno : 0;
 }
