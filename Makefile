@@ -73,11 +73,12 @@ UNIT := $(BUILD)/test/unit-tests
 E2E_BINS := $(E2E_SRC:test/e2e/%.c=$(BUILD)/test/e2e/%)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEMO := $(BUILD)/test/kvmshim-demo
+UNIT_CLIENT := $(BUILD)/test/unit-client
 
 CTL := $(BUILD)/kvmshimctl
 RUN := $(BUILD)/kvmshim-run
 PROGRAMS := $(DAEMON) $(CTL) $(RUN)
-TESTS := $(UNIT) $(E2E_BINS) $(DEMO)
+TESTS := $(UNIT) $(E2E_BINS) $(DEMO) $(UNIT_CLIENT)
 
 .PHONY: all check check-unit check-e2e check-native check-headers demo \
 	bench deps deps-for install uninstall check-install check-all \
@@ -116,6 +117,10 @@ $(BUILD)/test/e2e/%: test/e2e/%.c $(E2E_LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $< $(E2E_LIB_OBJ) -o $@ $(ALL_LDFLAGS)
 
 $(DEMO): test/demo/demo.c $(E2E_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(E2E_LIB_OBJ) -o $@ $(ALL_LDFLAGS)
+
+$(UNIT_CLIENT): test/labvm/systemd/unit_client.c $(E2E_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(E2E_LIB_OBJ) -o $@ $(ALL_LDFLAGS)
 
@@ -193,10 +198,12 @@ check-headers:
 check-unit: $(UNIT) check-headers
 	$(UNIT)
 
-# the lab VM also gets the installed tree, to start it as the unit does
-check-e2e: $(PROGRAMS) $(E2E_BINS) $(SERVICE)
+# the lab VM also gets the installed tree, to start it as the unit does,
+# and then boots once more with systemd as PID 1 to run the unit itself
+check-e2e: $(PROGRAMS) $(E2E_BINS) $(UNIT_CLIENT) $(SERVICE)
 	$(MAKE) -s install DESTDIR=$(abspath $(BUILD))/labvm-extra PREFIX=/usr
 	test/labvm/run.sh --build $(BUILD) e2e
+	test/labvm/run.sh --build $(BUILD) systemd
 
 check-native: $(PROGRAMS) $(E2E_BINS)
 	test/e2e/run-all.sh $(BUILD)

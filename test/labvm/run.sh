@@ -6,6 +6,9 @@
 #
 # MODE e2e [PATTERN]  run the end-to-end tests (test/e2e/run-all.sh)
 #      demo           run the demo (test/demo/run-demo.sh)
+#      systemd        boot systemd as PID 1 and run the installed unit
+#                     (test/labvm/systemd/unit-test.sh; needs make install
+#                     into BUILD/labvm-extra, as make check-e2e does)
 #      cmd 'COMMAND'  run a shell command inside (for debugging)
 #
 # The guest console streams to stdout; the guest's result line becomes our
@@ -85,32 +88,97 @@ for t in "$build"/test/e2e/t_*; do
 done
 [ -x "$build/test/kvmshim-demo" ] &&
 	stage_bin "$build/test/kvmshim-demo" "$root/opt/kvmshim/bin/kvmshim-demo"
+[ -x "$build/test/unit-client" ] &&
+	stage_bin "$build/test/unit-client" "$root/opt/kvmshim/bin/unit-client"
 # extra files a test needs inside (static programs, installed trees)
 if [ -d "$build/labvm-extra" ]; then
 	cp -a "$build/labvm-extra/." "$root/"
 fi
 cp "$top/test/e2e/run-all.sh" "$top/test/demo/run-demo.sh" "$root/opt/kvmshim/"
 
-cat >"$root/etc/passwd" <<'PW'
+# systemd as PID 1 with the journal and a few stand-in targets, the unit
+# from the installed tree; the test adds the users with systemd-sysusers.
+stage_systemd() {
+	local sd=$here/systemd u
+	[ -x /lib/systemd/systemd ] || die "systemd is missing (make deps)"
+	[ -f "$root/usr/lib/systemd/system/kvmshimd@.service" ] ||
+		die "no installed tree in $build/labvm-extra (make check-e2e)"
+	mkdir -p "$root/lib/systemd/system" "$root/etc/systemd/system" \
+		"$root/var/log" "$root/var/tmp" "$root/root"
+	for b in /lib/systemd/systemd /lib/systemd/systemd-journald; do
+		stage_bin "$b" "$root$b"
+	done
+	for b in systemctl journalctl systemd-sysusers; do
+		stage_bin "$(command -v "$b")" "$root/bin/$b"
+	done
+	for u in systemd-journald.service systemd-journald.socket \
+		systemd-journald-dev-log.socket systemd-journald-audit.socket; do
+		cp "/lib/systemd/system/$u" "$root/lib/systemd/system/"
+	done
+	for u in sysinit basic shutdown sockets; do
+		cp "$sd/stub.target" "$root/etc/systemd/system/$u.target"
+	done
+	cp "$sd/kvmshim-labvm.target" "$sd/kvmshim-labvm.service" \
+		"$root/etc/systemd/system/"
+	cp "$sd/unit-test.sh" "$root/opt/kvmshim/"
+	# LeakSanitizer stops the world with ptrace, which the unit's
+	# SystemCallFilter= refuses; the other e2e tests check for leaks
+	if ldd "$build/kvmshimd" 2>/dev/null | grep -q libasan; then
+		mkdir -p "$root/etc/systemd/system/kvmshimd@.service.d"
+		printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' \
+			>"$root/etc/systemd/system/kvmshimd@.service.d/asan.conf"
+	fi
+	: >"$root/etc/machine-id"
+	cat >"$root/etc/os-release" <<'OS'
+NAME="kvmshim lab VM"
+ID=kvmshim-labvm
+OS
+	cat >"$root/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PW
+	cat >"$root/etc/group" <<'GR'
+root:x:0:
+nogroup:x:65534:
+GR
+}
+
+if [ "$mode" = systemd ]; then
+	stage_systemd
+else
+	cat >"$root/etc/passwd" <<'PW'
 root:x:0:0:root:/root:/bin/sh
 kvmshim:x:990:990:kvmshim:/nonexistent:/bin/false
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 PW
-cat >"$root/etc/group" <<'GR'
+	cat >"$root/etc/group" <<'GR'
 root:x:0:
 kvm:x:991:
 kvmshim:x:990:
 nogroup:x:65534:
 GR
+fi
 
 case $mode in
 e2e) run="sh /opt/kvmshim/run-all.sh /opt/kvmshim '${arg:-t_*}'" ;;
 demo) run="sh /opt/kvmshim/run-demo.sh /opt/kvmshim" ;;
+systemd) ;;
 cmd) run=$arg ;;
 *) die "unknown mode $mode" ;;
 esac
 
-cat >"$root/init" <<INIT
+if [ "$mode" = systemd ]; then
+	# unit-test.sh reports and powers off; systemd mounts the rest
+	cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t devtmpfs devtmpfs /dev
+insmod /lib/modules/fuse.ko
+insmod /lib/modules/cuse.ko
+exec /lib/systemd/systemd --unit=kvmshim-labvm.target
+INIT
+else
+	cat >"$root/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -132,6 +200,7 @@ rc=\$?
 echo "KVMSHIM-RESULT: rc=\$rc"
 poweroff -f
 INIT
+fi
 chmod +x "$root/init"
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
