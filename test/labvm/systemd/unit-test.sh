@@ -116,6 +116,9 @@ status=$(prop StatusText)
 check "STATUS= reached systemd: $status" test -n "$status"
 
 check "a client in group kvm" run_client
+# PrivateNetwork= and RestrictAddressFamilies= leave the socket reachable
+check "kvmshimctl status over the control socket" \
+	test -n "$(kvmshimctl --name "kvmshim-$inst" status | grep "^instance: kvmshim-$inst$")"
 check "the start message is in the journal, natively" \
 	test -n "$(journal SYSLOG_IDENTIFIER=kvmshimd KVMSHIM_INSTANCE=kvmshim-$inst |
 		grep "^serving $node and $node-vm ")"
