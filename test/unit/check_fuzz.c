@@ -478,7 +478,9 @@ static uint64_t rnd_field_ptr(struct fz *f)
  * Random bytes where structs are read from, except that no 8-byte field a
  * handler may follow as a pointer (offsets 16 and 24 of a struct: the
  * device attribute's addr, the CMMA values) points to memory this process
- * does not own.
+ * does not own.  A struct outside the random area (near the fault zone)
+ * holds what earlier replies left there, so its pointer fields are set
+ * too.
  */
 static void scramble(struct fz *f, uint64_t arg)
 {
@@ -501,11 +503,11 @@ static void scramble(struct fz *f, uint64_t arg)
 		}
 		memcpy(f->mem + i, &v, 8);
 	}
-	if (arg < mem_addr(f, 0) || arg >= mem_addr(f, FZ_STRUCTS))
+	if (arg < mem_addr(f, 0) || arg >= mem_addr(f, FZ_VALID))
 		return;
 	off = (size_t)(arg - mem_addr(f, 0));
 	for (i = 16; i <= 24; i += 8) {
-		if (off + i + 8 > FZ_STRUCTS)
+		if (off + i + 8 > FZ_VALID)
 			break;
 		v = rnd_field_ptr(f);
 		memcpy(f->mem + off + i, &v, 8);
