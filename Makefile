@@ -5,6 +5,7 @@
 #   make demo             the daemon with a demo client (lab VM without /dev/cuse)
 #   make SANITIZE=address,undefined check
 #   make deps | install | uninstall | format | bench | clean
+#   make fuzz             coverage-guided fuzzer of the engine (clang)
 
 VERSION := 0.1.0
 PREFIX ?= /usr/local
@@ -82,7 +83,7 @@ TESTS := $(UNIT) $(E2E_BINS) $(DEMO) $(UNIT_CLIENT)
 
 .PHONY: all check check-unit check-e2e check-native check-headers demo \
 	bench deps deps-for install uninstall check-install check-all \
-	demo-run format clean
+	demo-run format clean fuzz
 
 all: $(PROGRAMS) $(TESTS) $(BENCH_BINS)
 
@@ -230,6 +231,17 @@ demo-run: $(PROGRAMS) $(DEMO)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+# libFuzzer needs clang; the engine is built again with coverage.
+FUZZ_BUILD := build/fuzz
+FUZZ_SAN := address,undefined
+fuzz:
+	$(MAKE) CC=clang SANITIZE=fuzzer-no-link,$(FUZZ_SAN) \
+		BUILD=$(FUZZ_BUILD) $(FUZZ_BUILD)/libkvmshim-core.a
+	clang -std=gnu11 $(WARN) -O1 -g -I. -Iuapi -D_GNU_SOURCE \
+		-fsanitize=fuzzer,$(FUZZ_SAN) -fno-sanitize-recover=all \
+		fuzz/engine_fuzz.c $(FUZZ_BUILD)/libkvmshim-core.a \
+		-o $(FUZZ_BUILD)/engine_fuzz -pthread
 
 MISSING = $(shell for p in $(DEB_PKGS) $(DEB_TOOLS); do \
 	dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
