@@ -262,8 +262,10 @@ static int wsys_hold(struct ks_htab_ctx *c, struct ks_htab_wsys *ws,
 		keep = (size_t)(old_end - hp);
 		memmove(ws->hold, ws->hold + (hp - s->held_pos), keep);
 	}
-	memcpy(ws->hold + keep, s->chunk + (hp + keep - s->chunk_pos),
-	       (size_t)(len - keep));
+	/* a chunk that ends on a record boundary leaves nothing to copy */
+	if (len > keep)
+		memcpy(ws->hold + keep, s->chunk + (hp + keep - s->chunk_pos),
+		       (size_t)(len - keep));
 	ws->held = (size_t)len;
 	ws->hp = hp;
 	return 0;

@@ -928,6 +928,126 @@ START_TEST(test_reset_and_later_pass)
 }
 END_TEST
 
+/* A large page across a memslot's alignment: the enter is rejected (EIO),
+ * the index stays empty, earlier HPTEs stay (hpt.md §6 row 5, Q6). */
+START_TEST(test_write_memslot_alignment)
+{
+	struct ks_userspace_memory_region m = {
+		.slot = 0,
+		.guest_phys_addr = 0x1000000,
+		.memory_size = 0x1010000,
+		.userspace_addr = 0x7f0000000000ULL,
+	};
+	struct htab_fix f;
+	struct ks_handle *wr;
+	uint8_t buf[64];
+	size_t n;
+
+	htab_fix_init(&f, 18);
+	ck_assert_int_eq(
+		unit_ioctl(f.vm, KS_SET_USER_MEMORY_REGION, (uintptr_t)&m), 0);
+	wr = htab_open(f.vm, KS_GET_HTAB_WRITE, 0);
+	ck_assert_int_eq(htab_insert(f.vm, 11, A_V, A_R, false), 0);
+	n = htab_hdr(buf, 10, 2, 0);
+	n += htab_hpte(buf + n, A_V, A_R);
+	/* 16 MiB page at 0x1000000, slot size not a multiple of 16 MiB */
+	n += htab_hpte(buf + n, C_V, 0x0000000001000012ULL);
+	ck_assert_errno(htab_wr(wr, buf, n), EIO);
+	ck_assert(htab_holds(f.vm, 10, A_V, A_R));
+	ck_assert(htab_empty(f.vm, 11));
+	/* a 16 MiB page on a 4 KiB base (LP 8, lphi 3) is checked by its
+	 * actual size */
+	n = htab_hdr(buf, 12, 1, 0);
+	n += htab_hpte(buf + n, 0x15, 0x0000000001038012ULL);
+	ck_assert_errno(htab_wr(wr, buf, n), EIO);
+	ck_assert(htab_empty(f.vm, 12));
+	/* a 64 KiB page (the host page size) fits anywhere */
+	htab_hpte(buf + 8, B_V, 0x0000000001011012ULL);
+	ck_assert_int_eq(htab_wr(wr, buf, n), 24);
+	ck_assert(htab_holds(f.vm, 12, B_V, 0x0000000001011012ULL));
+	/* an aligned slot takes the 16 MiB page */
+	m.memory_size = 0;
+	ck_assert_int_eq(
+		unit_ioctl(f.vm, KS_SET_USER_MEMORY_REGION, (uintptr_t)&m), 0);
+	m.memory_size = 0x1000000;
+	ck_assert_int_eq(
+		unit_ioctl(f.vm, KS_SET_USER_MEMORY_REGION, (uintptr_t)&m), 0);
+	htab_hpte(buf + 8, 0x15, 0x0000000001038012ULL);
+	ck_assert_int_eq(htab_wr(wr, buf, n), 24);
+	ks_release(wr);
+	htab_fix_fini(&f);
+}
+END_TEST
+
+/* cuse.md §7.2 step 4: a first chunk of at most cap - page_size bytes is
+ * the whole syscall (Q2 overhang applied, R taken as zero); one byte
+ * more and the leftover waits for the next chunk. */
+START_TEST(test_chunk_last_boundary)
+{
+	static uint8_t buf[131072];
+	struct htab_fix f;
+	struct ks_handle *wr;
+	size_t s, k;
+
+	htab_fix_init(&f, 18);
+	wr = htab_open(f.vm, KS_GET_HTAB_WRITE, 0);
+	/* size 126976: zero-length records, then a header and V only */
+	s = 131072 - 4096;
+	memset(buf, 0, sizeof(buf));
+	for (k = 0; k + 16 < s; k += 8)
+		htab_hdr(buf + k, 1, 0, 0);
+	htab_hdr(buf + s - 16, 15576, 1, 0);
+	htab_hpte(buf + s - 8, A_V, A_R); /* only V lies inside */
+	ck_assert_int_eq(htab_wr_chunk(wr, buf, s, 0, 91), (ssize_t)s);
+	ck_assert(htab_holds(f.vm, 15576, A_V, 0));
+	ck_assert_int_eq(htab_remove(f.vm, 15576), 0);
+
+	/* size 126984: not certainly the last chunk, the record waits */
+	s = 131072 - 4096 + 8;
+	memset(buf, 0, sizeof(buf));
+	for (k = 0; k + 16 < s; k += 8)
+		htab_hdr(buf + k, 1, 0, 0);
+	htab_hdr(buf + s - 16, 15576, 1, 0);
+	htab_hpte(buf + s - 8, A_V, A_R);
+	ck_assert_int_eq(htab_wr_chunk(wr, buf, s, 0, 91), (ssize_t)s);
+	ck_assert(htab_empty(f.vm, 15576));
+	/* its R arrives in the next chunk, which is the last */
+	ck_assert_int_eq(htab_wr_chunk(wr, buf + s, 8, s, 91), 8);
+	ck_assert(htab_holds(f.vm, 15576, A_V, A_R));
+	ks_release(wr);
+	htab_fix_fini(&f);
+}
+END_TEST
+
+/* A full first chunk that ends exactly on a record boundary: nothing is
+ * left over, the call may continue, and the next chunk's record applies. */
+START_TEST(test_chunk_ends_on_record)
+{
+	static uint8_t buf[131072];
+	struct htab_fix f;
+	struct ks_handle *wr;
+	uint8_t rec[24];
+	size_t k, n;
+
+	htab_fix_init(&f, 18);
+	wr = htab_open(f.vm, KS_GET_HTAB_WRITE, 0);
+	for (k = 0; k < sizeof(buf); k += 8)
+		htab_hdr(buf + k, 1, 0, 0);
+	ck_assert_int_eq(htab_wr_chunk(wr, buf, sizeof(buf), 0, 92),
+			 (ssize_t)sizeof(buf));
+	n = htab_hdr(rec, 15576, 1, 0);
+	n += htab_hpte(rec + n, A_V, A_R);
+	ck_assert_int_eq(htab_wr_chunk(wr, rec, n, sizeof(buf), 92), 24);
+	ck_assert(htab_holds(f.vm, 15576, A_V, A_R));
+	/* the same with an empty trailing chunk */
+	ck_assert_int_eq(htab_wr_chunk(wr, buf, sizeof(buf), 0, 92),
+			 (ssize_t)sizeof(buf));
+	ck_assert_int_eq(htab_wr_chunk(wr, rec, 0, sizeof(buf), 92), 0);
+	ks_release(wr);
+	htab_fix_fini(&f);
+}
+END_TEST
+
 Suite *suite_hpt_spec(void);
 Suite *suite_hpt_spec(void)
 {
@@ -954,6 +1074,9 @@ Suite *suite_hpt_spec(void)
 	tcase_add_test(tc, test_write_mmu_ready_rules);
 	tcase_add_test(tc, test_marks_survive_reader_close);
 	tcase_add_test(tc, test_reset_and_later_pass);
+	tcase_add_test(tc, test_write_memslot_alignment);
+	tcase_add_test(tc, test_chunk_last_boundary);
+	tcase_add_test(tc, test_chunk_ends_on_record);
 	suite_add_tcase(s, tc);
 	return s;
 }
