@@ -1048,6 +1048,87 @@ START_TEST(test_chunk_ends_on_record)
 }
 END_TEST
 
+/* Requests that are cancelled, replaced or released while their worker
+ * is held give back all their memory once the worker lets go (§8.1). */
+START_TEST(test_abandoned_requests_free_memory)
+{
+	struct htab_fix f;
+	size_t base;
+	int i;
+
+	htab_fix_init(&f, 18);
+	ck_assert_int_eq(enter_exact(f.vm, 15576, A_V, A_R), 0);
+	htab_set_ready(f.vm, 1);
+	base = ks_mem_used(f.eng);
+	worker(f.vm, KVMSHIM_PPC_WORKER_HOLD);
+	/* released by COMMIT (EBUSY) */
+	ck_assert_int_eq(prep(f.vm, 20), 100);
+	ck_assert_errno(commit(f.vm, 20), EBUSY);
+	/* replaced by another shift, then cancelled by shift 0 */
+	ck_assert_int_eq(prep(f.vm, 21), 100);
+	ck_assert_int_eq(prep(f.vm, 22), 100);
+	ck_assert_int_eq(prep(f.vm, 0), 0);
+	ck_assert_int_eq(unit_ioctl(f.vm, KVMSHIM_PPC_RESIZE_RELEASE, 0), 0);
+	worker(f.vm, KVMSHIM_PPC_WORKER_NOW);
+	for (i = 0; i < 5000 && ks_mem_used(f.eng) != base; i++)
+		usleep(1000);
+	ck_assert_uint_eq(ks_mem_used(f.eng), base);
+	/* a ready request cancelled, and a failed one reported */
+	ck_assert_int_eq(prep(f.vm, 20), 100);
+	pending_is(f.vm, 20, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_int_eq(prep(f.vm, 0), 0);
+	ck_assert_uint_eq(ks_mem_used(f.eng), base);
+	fail_resize(f.vm, 1);
+	ck_assert_int_eq(prep(f.vm, 20), 100);
+	pending_is(f.vm, 20, KVMSHIM_PPC_RESIZE_FAILED);
+	ck_assert_errno(commit(f.vm, 20), ENOMEM);
+	ck_assert_uint_eq(ks_mem_used(f.eng), base);
+	/* a failed commit frees the prepared table and keeps the old one */
+	ck_assert_int_eq(htab_insert(f.vm, 0, 0x5, 0x2000, false), 0);
+	base = ks_mem_used(f.eng);
+	ck_assert_int_eq(prep(f.vm, 20), 100);
+	pending_is(f.vm, 20, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_errno(commit(f.vm, 20), EIO);
+	ck_assert_uint_eq(ks_mem_used(f.eng), base);
+	htab_fix_fini(&f);
+}
+END_TEST
+
+/* What a write stores comes back from a read with VALID and HVLOCK set
+ * and the other V bits as written: H, L, BOLTED, LOCK, B (htab-fd.md
+ * §4.1); R loses only bit 62. */
+START_TEST(test_write_read_round_trip)
+{
+	static const uint64_t v[3] = { A_V | 0x08 | VH, D_V | 0x20 | 0x40,
+				       B_V & ~0x10ULL };
+	static const uint64_t r[3] = { A_R | (1ULL << 62) | 0x180, A_R,
+				       B_R | 0x8000000000000003ULL };
+	struct htab_fix f;
+	struct ks_handle *wr, *rd;
+	uint8_t buf[256], want[256];
+	size_t n, m;
+	int k;
+
+	htab_fix_init(&f, 18);
+	wr = htab_open(f.vm, KS_GET_HTAB_WRITE, 0);
+	n = htab_hdr(buf, 16381, 3, 0);
+	for (k = 0; k < 3; k++)
+		n += htab_hpte(buf + n, v[k], r[k]);
+	ck_assert_int_eq(htab_wr(wr, buf, n), (ssize_t)n);
+	rd = htab_open(f.vm, 0, 16380);
+	m = htab_hdr(want, 16380, 0, 1);
+	m += htab_hdr(want + m, 16381, 3, 0);
+	for (k = 0; k < 3; k++)
+		m += htab_hpte(want + m, (v[k] & ~0x20ULL) | 0x41,
+			       r[k] & ~(1ULL << 62));
+	ck_assert_int_eq(htab_rd(rd, buf, sizeof(buf)), (ssize_t)m);
+	ck_assert_mem_eq(buf, want, m);
+	ks_release(rd);
+	ks_release(wr);
+	htab_fix_fini(&f);
+}
+END_TEST
+
 Suite *suite_hpt_spec(void);
 Suite *suite_hpt_spec(void)
 {
@@ -1077,6 +1158,8 @@ Suite *suite_hpt_spec(void)
 	tcase_add_test(tc, test_write_memslot_alignment);
 	tcase_add_test(tc, test_chunk_last_boundary);
 	tcase_add_test(tc, test_chunk_ends_on_record);
+	tcase_add_test(tc, test_abandoned_requests_free_memory);
+	tcase_add_test(tc, test_write_read_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }
