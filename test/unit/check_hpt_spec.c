@@ -1129,6 +1129,62 @@ START_TEST(test_write_read_round_trip)
 }
 END_TEST
 
+/* A reader in a later pass after a grow: the moved bolted entry is
+ * reported at its new index, the dropped non-bolted one not at all
+ * (hpt.md §8.3, derived). */
+START_TEST(test_commit_seen_by_reader)
+{
+	struct htab_fix f;
+	struct ks_handle *rd;
+	uint8_t buf[256], want[64];
+	size_t n;
+
+	htab_fix_init(&f, 18);
+	rd = htab_open(f.vm, 0, 0);
+	ck_assert_int_eq(htab_rd(rd, buf, sizeof(buf)), 8);
+	ck_assert_int_eq(enter_exact(f.vm, 15576, A_V, A_R), 0);
+	ck_assert_int_eq(enter_exact(f.vm, 100, A_V & ~0x10ULL, A_R), 0);
+	htab_set_ready(f.vm, 1);
+	ck_assert_int_eq(prep(f.vm, 20), 100);
+	pending_is(f.vm, 20, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_int_eq(commit(f.vm, 20), 0);
+	n = htab_hdr(want, 64728, 1, 0);
+	n += htab_hpte(want + n, A_V | 0x40, A_R);
+	ck_assert_int_eq(htab_rd(rd, buf, sizeof(buf)), (ssize_t)n);
+	ck_assert_mem_eq(buf, want, n);
+	ck_assert_int_eq(htab_rd(rd, buf, sizeof(buf)), 0);
+	ks_release(rd);
+	htab_fix_fini(&f);
+}
+END_TEST
+
+/* The HPT ioctls behave the same on every ppc profile (M1). */
+START_TEST(test_profiles_alike)
+{
+	static const char *const prof[] = { "ppc970", "power7", "power8" };
+	struct ks_engine *eng = unit_engine(prof[_i]);
+	struct ks_handle *vm = unit_open(eng, 1, UNIT_TGID);
+
+	ck_assert_errno(htab_alloc(vm, 0), EINVAL);
+	ck_assert_errno(htab_alloc(vm, 17), EINVAL);
+	ck_assert_int_eq(htab_alloc(vm, 18), 0);
+	ck_assert_int_eq(enter_exact(vm, 15576, A_V, A_R), 0);
+	ck_assert_errno(rs(vm, KS_PPC_RESIZE_HPT_PREPARE, 1, 20), EINVAL);
+	ck_assert_int_eq(prep(vm, 20), 100);
+	pending_is(vm, 20, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_errno(commit(vm, 20), EIO);
+	htab_set_ready(vm, 1);
+	ck_assert_int_eq(prep(vm, 20), 100);
+	pending_is(vm, 20, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_int_eq(prep(vm, 20), 0);
+	ck_assert_int_eq(commit(vm, 20), 0);
+	ck_assert(htab_holds(vm, 64728, A_V, A_R));
+	ks_release(vm);
+	ck_assert_uint_eq(ks_mem_used(eng), 0);
+	ks_engine_free(eng);
+}
+END_TEST
+
 Suite *suite_hpt_spec(void);
 Suite *suite_hpt_spec(void)
 {
@@ -1160,6 +1216,8 @@ Suite *suite_hpt_spec(void)
 	tcase_add_test(tc, test_chunk_ends_on_record);
 	tcase_add_test(tc, test_abandoned_requests_free_memory);
 	tcase_add_test(tc, test_write_read_round_trip);
+	tcase_add_test(tc, test_commit_seen_by_reader);
+	tcase_add_loop_test(tc, test_profiles_alike, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }
