@@ -1231,6 +1231,59 @@ START_TEST(test_q19_lagging_cursor)
 }
 END_TEST
 
+/* Example D at orders 33-35, where the 1 TiB hash's VSID << 25 term
+ * reaches the PTEG number (hpt.md §4): the rehash must rebuild it. */
+START_TEST(test_rehash_1tb_high_orders)
+{
+	struct htab_fix f;
+
+	htab_fix_init(&f, 35);
+	ck_assert_int_eq(htab_alloc(f.vm, 34), 0);
+	/* order 34: primary 0x529F9B9, secondary 0x2D60646 */
+	ck_assert_int_eq(enter_exact(f.vm, 693095880ULL + 3, D_V, A_R), 0);
+	ck_assert_int_eq(enter_exact(f.vm, 380645936ULL + 5, D_V | VH, A_R), 0);
+	htab_set_ready(f.vm, 1);
+	ck_assert_int_eq(prep(f.vm, 33), 100);
+	pending_is(f.vm, 33, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_int_eq(commit(f.vm, 33), 0);
+	/* order 33: primary 0x129F9B9 */
+	ck_assert(htab_holds(f.vm, 156224968ULL + 3, D_V, A_R));
+	ck_assert(htab_holds(f.vm, 380645936ULL + 5, D_V | VH, A_R));
+	ck_assert_uint_eq(htab_info(f.vm).valid, 2);
+	ck_assert_int_eq(prep(f.vm, 35), 100);
+	pending_is(f.vm, 35, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_int_eq(commit(f.vm, 35), 0);
+	/* order 35: primary 0xD29F9B9 */
+	ck_assert(htab_holds(f.vm, 1766837704ULL + 3, D_V, A_R));
+	ck_assert(htab_holds(f.vm, 380645936ULL + 5, D_V | VH, A_R));
+	ck_assert_uint_eq(htab_info(f.vm).valid, 2);
+	htab_fix_fini(&f);
+}
+END_TEST
+
+/* A 16 MiB page on a 64 KiB base (LP 8, lphi 0) hashes by its base
+ * shift 16: offset 0x0A000000 is page 0xA00, hash 0x123E56 (order 18:
+ * PTEG 0x656, order 20: 0x1E56).  The actual shift 24 would give 0x12345C. */
+START_TEST(test_rehash_uses_base_shift)
+{
+	const uint64_t r = 0x0000000013008012ULL;
+	struct htab_fix f;
+
+	htab_fix_init(&f, 18);
+	ck_assert_int_eq(enter_exact(f.vm, 0x656 * 8 + 6, C_V, r), 0);
+	ck_assert_int_eq(
+		enter_exact(f.vm, (0x7ff - 0x656) * 8 + 1, C_V | VH, r), 0);
+	htab_set_ready(f.vm, 1);
+	ck_assert_int_eq(prep(f.vm, 20), 100);
+	pending_is(f.vm, 20, KVMSHIM_PPC_RESIZE_READY);
+	ck_assert_int_eq(commit(f.vm, 20), 0);
+	ck_assert(htab_holds(f.vm, 0x1e56 * 8 + 6, C_V, r));
+	ck_assert(htab_holds(f.vm, (0x1fff - 0x1e56) * 8 + 1, C_V | VH, r));
+	ck_assert_uint_eq(htab_info(f.vm).valid, 2);
+	htab_fix_fini(&f);
+}
+END_TEST
+
 Suite *suite_hpt_spec(void);
 Suite *suite_hpt_spec(void)
 {
@@ -1264,6 +1317,8 @@ Suite *suite_hpt_spec(void)
 	tcase_add_test(tc, test_write_read_round_trip);
 	tcase_add_test(tc, test_commit_seen_by_reader);
 	tcase_add_test(tc, test_q19_lagging_cursor);
+	tcase_add_test(tc, test_rehash_1tb_high_orders);
+	tcase_add_test(tc, test_rehash_uses_base_shift);
 	tcase_add_loop_test(tc, test_profiles_alike, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
