@@ -155,7 +155,17 @@ START_TEST(test_alloc_check_order)
 	ck_assert_int_eq(enter_exact(f.vm, 3, A_V, A_R), 0);
 	htab_set_ready(f.vm, 1);
 	htab_set_vcpus(f.vm, 1, 1);
-	/* EFAULT before EBUSY */
+	/* the VM-creator check first (generic.md 4.1), then EFAULT before
+	 * EBUSY */
+	ck_assert_errno(unit_ioctl_as(f.vm, UNIT_TGID + 1, KS_PPC_ALLOCATE_HTAB,
+				      BAD_PTR),
+			EIO);
+	ck_assert_errno(unit_ioctl_as(f.vm, UNIT_TGID + 1,
+				      KS_PPC_RESIZE_HPT_PREPARE, BAD_PTR),
+			EIO);
+	ck_assert_errno(unit_ioctl_as(f.vm, UNIT_TGID + 1,
+				      KS_PPC_RESIZE_HPT_COMMIT, BAD_PTR),
+			EIO);
 	ck_assert_errno(unit_ioctl(f.vm, KS_PPC_ALLOCATE_HTAB, BAD_PTR),
 			EFAULT);
 	/* EBUSY before the order check; nothing changes */
@@ -218,24 +228,6 @@ START_TEST(test_alloc_same_order_reset)
 	htab_set_ready(f.vm, 1);
 	ck_assert_int_eq(commit(f.vm, 19), 0);
 	ck_assert_uint_eq(htab_info(f.vm).order, 19);
-	htab_fix_fini(&f);
-}
-END_TEST
-
-START_TEST(test_enter_without_reader_clears_modified)
-{
-	struct htab_fix f;
-
-	htab_fix_init(&f, 18);
-	ck_assert_int_eq(htab_insert(f.vm, 40, A_V, A_R, true), 0);
-	/* remove without a reader leaves the stale flag */
-	ck_assert_int_eq(htab_remove(f.vm, 40), 0);
-	ck_assert_uint_eq(htab_entry(f.vm, 40).flags,
-			  KVMSHIM_PPC_ENTRY_MODIFIED);
-	/* an enter without a reader clears it */
-	ck_assert_int_eq(enter_exact(f.vm, 40, A_V, A_R), 0);
-	ck_assert_uint_eq(htab_entry(f.vm, 40).flags,
-			  KVMSHIM_PPC_ENTRY_PRESENT);
 	htab_fix_fini(&f);
 }
 END_TEST
@@ -553,34 +545,7 @@ START_TEST(test_rehash_undecodable)
 }
 END_TEST
 
-/* ---- GET_HTAB_FD (htab-fd.md §1) ---- */
-
-START_TEST(test_get_fd_check_order)
-{
-	struct htab_fix f;
-	struct ks_get_htab_fd g = { 4, 0, { 0, 0 } };
-	uint64_t tok;
-
-	htab_fix_init(&f, 0);
-	/* EIO (not the creator) before EFAULT */
-	ck_assert_errno(unit_ioctl_as(f.vm, UNIT_TGID + 1, KS_PPC_GET_HTAB_FD,
-				      BAD_PTR),
-			EIO);
-	ck_assert_errno(unit_ioctl(f.vm, KS_PPC_GET_HTAB_FD, BAD_PTR), EFAULT);
-	ck_assert_errno(unit_ioctl(f.vm, KS_PPC_GET_HTAB_FD, (uintptr_t)&g),
-			EINVAL);
-	g.flags = 1ULL << 63 | 3;
-	ck_assert_errno(unit_ioctl(f.vm, KS_PPC_GET_HTAB_FD, (uintptr_t)&g),
-			EINVAL);
-	ck_assert_errno(htab_request(f.vm, 8, 0, &tok), EINVAL);
-	ck_assert_uint_eq(htab_info(f.vm).readers, 0);
-	/* start_index and reserved are not validated; no HPT needed;
-	 * BOLTED_ONLY with WRITE is fine */
-	ck_assert_int_eq(htab_request(f.vm, 3, ~0ULL, &tok), 0);
-	ck_assert_uint_eq(htab_info(f.vm).readers, 0);
-	htab_fix_fini(&f);
-}
-END_TEST
+/* ---- GET_HTAB_FD with no HPT, start_index past the end (htab-fd.md §1, §4) ---- */
 
 START_TEST(test_read_no_hpt_and_huge_start)
 {
@@ -1294,7 +1259,6 @@ Suite *suite_hpt_spec(void)
 	tcase_add_test(tc, test_alloc_bad_orders_free_table);
 	tcase_add_test(tc, test_alloc_check_order);
 	tcase_add_test(tc, test_alloc_same_order_reset);
-	tcase_add_test(tc, test_enter_without_reader_clears_modified);
 	tcase_add_test(tc, test_prepare_check_order);
 	tcase_add_test(tc, test_prepare_sequences);
 	tcase_add_test(tc, test_commit_check_order);
@@ -1302,7 +1266,6 @@ Suite *suite_hpt_spec(void)
 	tcase_add_test(tc, test_rehash_shrink_collision);
 	tcase_add_test(tc, test_rehash_misplaced_grow_collision);
 	tcase_add_test(tc, test_rehash_undecodable);
-	tcase_add_test(tc, test_get_fd_check_order);
 	tcase_add_test(tc, test_read_no_hpt_and_huge_start);
 	tcase_add_test(tc, test_read_space_boundaries);
 	tcase_add_test(tc, test_write_examples);
