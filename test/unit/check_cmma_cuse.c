@@ -432,6 +432,102 @@ START_TEST(test_attribute_rounds)
 }
 END_TEST
 
+/*
+ * Only the values a call produces are copied out (cmma.md §6): through
+ * CUSE the rest of the declared region may be unwritable.
+ */
+START_TEST(test_get_copies_only_result_values)
+{
+	struct ks_s390_cmma_log log;
+	struct rig r;
+
+	rig_up(&r);
+	rig_vm(&r);
+	rig_essa(&r, NPAGES - 1, 1, 3);
+	memset(vals, 0xee, 64);
+	fk_fault(r.k, vals + 12, 4096);
+	/* a peek cut short by the end of memory: 12 values */
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = NPAGES - 12;
+	log.count = 100;
+	log.flags = KS_S390_CMMA_PEEK;
+	log.values = (uintptr_t)vals;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	ck_assert_uint_eq(log.start_gfn, NPAGES - 12);
+	ck_assert_uint_eq(log.count, 12);
+	ck_assert_uint_eq(vals[11], 3);
+	ck_assert_uint_eq(vals[0], 0);
+	log.start_gfn = NPAGES - 13;
+	log.count = 100;
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), EFAULT);
+	/* a scan that finds nothing from its start copies no value */
+	fk_unfault_all(r.k);
+	rig_migrate(&r);
+	fk_fault(r.k, vals, 4096);
+	memset(&log, 0, sizeof(log));
+	log.count = 100;
+	log.values = (uintptr_t)vals;
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), EFAULT);
+	ck_assert_uint_eq(rig_info(&r).dirty_count, NPAGES - 100);
+	fk_unfault_all(r.k);
+	do {
+		log.start_gfn = 0;
+		log.count = NPAGES;
+		log.values = (uintptr_t)vals;
+		ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	} while (log.count);
+	rig_essa(&r, 10, 1, 1);
+	fk_fault(r.k, vals, 4096);
+	log.start_gfn = 50;
+	log.count = 10;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	ck_assert_uint_eq(log.start_gfn, NPAGES);
+	ck_assert_uint_eq(log.count, 0);
+	ck_assert_uint_eq(log.remaining, 1);
+	fk_unfault_all(r.k);
+	rig_down(&r);
+}
+END_TEST
+
+/* Attribute values that cannot be moved, through CUSE */
+START_TEST(test_attribute_faults)
+{
+	uint64_t v = 1ULL << 45;
+	unsigned int n;
+	struct rig r;
+
+	rig_up(&r);
+	fk_fault(r.k, &v, sizeof(v));
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_STATUS, &v, &n),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			EFAULT);
+	/* the others never touch addr */
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_STOP, &v, &n),
+			ENXIO);
+	ck_assert_int_eq(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				     KS_S390_VM_MEM_ENABLE_CMMA, &v, &n),
+			 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(attr_rounds(&r, KS_HAS_DEVICE_ATTR, 0,
+				     KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			 0);
+	fk_unfault_all(r.k);
+	/* a value above the limit: E2BIG after the value round */
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			E2BIG);
+	ck_assert_uint_eq(n, 3);
+	rig_down(&r);
+}
+END_TEST
+
 Suite *suite_cmma_cuse(void);
 Suite *suite_cmma_cuse(void)
 {
@@ -446,6 +542,8 @@ Suite *suite_cmma_cuse(void)
 	tcase_add_test(tc, test_set_unreadable_slice_applies_nothing);
 	tcase_add_test(tc, test_attribute_rounds);
 	tcase_add_test(tc, test_get_values_over_the_struct);
+	tcase_add_test(tc, test_get_copies_only_result_values);
+	tcase_add_test(tc, test_attribute_faults);
 	suite_add_tcase(s, tc);
 	return s;
 }
