@@ -528,6 +528,137 @@ START_TEST(test_attribute_faults)
 }
 END_TEST
 
+/* Before a given round, the caller's struct is changed (another thread). */
+struct morph {
+	struct ks_s390_cmma_log *log;
+	struct ks_s390_cmma_log to;
+	unsigned int at;
+	unsigned int seen;
+};
+
+static bool morph_round(void *opaque, unsigned int round)
+{
+	struct morph *m = opaque;
+
+	m->seen = round;
+	if (round == m->at)
+		*m->log = m->to;
+	return true;
+}
+
+static long morph_call(struct rig *r, uint32_t cmd, struct morph *m,
+		       struct fk_ioctl *io)
+{
+	memset(io, 0, sizeof(*io));
+	io->fh = r->fh;
+	io->pid = r->me;
+	io->cmd = cmd;
+	io->arg = (uintptr_t)m->log;
+	io->before_round = morph_round;
+	io->opaque = m;
+	return fk_ioctl_ex(r->k, io);
+}
+
+/* cuse.md §7.3 step 3: a struct changed before the last round counts */
+START_TEST(test_get_struct_changed_between_rounds)
+{
+	static uint8_t other[256];
+	struct ks_s390_cmma_log log, sent;
+	struct fk_ioctl io;
+	struct morph m;
+	struct rig r;
+
+	rig_up(&r);
+	rig_vm(&r);
+	rig_essa(&r, 7, 1, 2);
+	rig_migrate(&r);
+	memset(&log, 0, sizeof(log));
+	log.count = 100;
+	log.values = (uintptr_t)vals;
+	sent = log;
+	/* bad flags by round 3: EINVAL, no value moved, nothing consumed */
+	m = (struct morph){ .log = &log, .to = sent, .at = 3 };
+	m.to.flags = 0xfe;
+	memset(vals, 0xee, 256);
+	ck_assert_errno(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), EINVAL);
+	ck_assert_uint_eq(log.flags, 0xfe);
+	ck_assert_uint_eq(vals[0], 0xee);
+	ck_assert_uint_eq(rig_info(&r).dirty_count, NPAGES);
+	/* count 0 by round 3: the all-zero struct */
+	log = sent;
+	m = (struct morph){ .log = &log, .to = sent, .at = 3 };
+	m.to.count = 0;
+	ck_assert_int_eq(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), 0);
+	ck_assert_mem_eq(&log, (uint8_t[32]){ 0 }, 32);
+	ck_assert_uint_eq(vals[0], 0xee);
+	ck_assert_uint_eq(rig_info(&r).dirty_count, NPAGES);
+	/* another values buffer by round 3: the values go there */
+	log = sent;
+	m = (struct morph){ .log = &log, .to = sent, .at = 3 };
+	m.to.values = (uintptr_t)other;
+	m.to.count = 10;
+	memset(other, 0xee, sizeof(other));
+	ck_assert_int_eq(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), 0);
+	ck_assert_uint_eq(log.start_gfn, 0);
+	ck_assert_uint_eq(log.count, 10);
+	ck_assert_uint_eq(log.values, (uintptr_t)other);
+	ck_assert_uint_eq(log.remaining, NPAGES - 10);
+	ck_assert_mem_eq(other, "\0\0\0\0\0\0\0\x02\0\0\xee", 11);
+	ck_assert_uint_eq(vals[0], 0xee);
+	/* a peek moved into a hole by round 3: EFAULT */
+	log = sent;
+	log.flags = KS_S390_CMMA_PEEK;
+	m = (struct morph){ .log = &log, .to = log, .at = 3 };
+	m.to.start_gfn = NPAGES + 5;
+	ck_assert_errno(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), EFAULT);
+	ck_assert_uint_eq(log.start_gfn, NPAGES + 5);
+	ck_assert_uint_eq(log.count, 100);
+	rig_down(&r);
+}
+END_TEST
+
+/* cuse.md §7.4 step 3: a SET whose struct changes restarts */
+START_TEST(test_set_struct_changed_between_rounds)
+{
+	struct ks_s390_cmma_log log, peek;
+	struct fk_ioctl io;
+	struct morph m;
+	struct rig r;
+	uint8_t got[4];
+
+	rig_up(&r);
+	rig_vm(&r);
+	memset(vals, 0x43, 300000);
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 10;
+	log.count = 300000;
+	log.mask = ~0ULL;
+	log.values = (uintptr_t)vals;
+	/* in the middle of the gathering, the start moves */
+	m = (struct morph){ .log = &log, .to = log, .at = 4 };
+	m.to.start_gfn = 20;
+	ck_assert_int_eq(morph_call(&r, KS_S390_SET_CMMA_BITS, &m, &io), 0);
+	ck_assert_uint_gt(io.rounds, 5);
+	memset(&peek, 0, sizeof(peek));
+	peek.start_gfn = 18;
+	peek.count = 4;
+	peek.flags = KS_S390_CMMA_PEEK;
+	peek.values = (uintptr_t)got;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &peek), 0);
+	ck_assert_mem_eq(got, "\0\0\x43\x43", 4);
+	/* flags turned bad in the middle: EINVAL, nothing applied */
+	log.start_gfn = 500000;
+	m = (struct morph){ .log = &log, .to = log, .at = 4 };
+	m.to.flags = 1;
+	ck_assert_errno(morph_call(&r, KS_S390_SET_CMMA_BITS, &m, &io), EINVAL);
+	ck_assert_uint_eq(m.seen, 4);
+	peek.start_gfn = 500000;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &peek), 0);
+	ck_assert_mem_eq(got, "\0\0\0\0", 4);
+	rig_down(&r);
+}
+END_TEST
+
 Suite *suite_cmma_cuse(void);
 Suite *suite_cmma_cuse(void)
 {
@@ -544,6 +675,8 @@ Suite *suite_cmma_cuse(void)
 	tcase_add_test(tc, test_get_values_over_the_struct);
 	tcase_add_test(tc, test_get_copies_only_result_values);
 	tcase_add_test(tc, test_attribute_faults);
+	tcase_add_test(tc, test_get_struct_changed_between_rounds);
+	tcase_add_test(tc, test_set_struct_changed_between_rounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
