@@ -989,6 +989,95 @@ START_TEST(test_concurrent_mix)
 }
 END_TEST
 
+/*
+ * clients.md §3.2-3.3: QEMU's save loop against a guest that keeps
+ * changing states, and its SETs on a destination VM.  The migration must
+ * converge and the destination must end with the source's states.
+ */
+static void qemu_layout(struct ks_handle *h, uint32_t flags)
+{
+	ck_assert_int_eq(cm_region(h, 0, flags, 0, 4096, 0x10000000), 0);
+	ck_assert_int_eq(cm_region(h, 1, flags, 4096, 1024, 0x40000000), 0);
+	ck_assert_int_eq(cm_region(h, 2, flags, 8192, 2048, 0x50000000), 0);
+}
+
+static uint64_t random_gfn(unsigned int *seed)
+{
+	uint64_t g = (uint64_t)rand_r(seed) % (5120 + 2048);
+
+	return g < 5120 ? g : g - 5120 + 8192;
+}
+
+START_TEST(test_qemu_migration_converges)
+{
+	static uint8_t src_buf[524288], a[2048], b[2048];
+	struct cm_vm src = cm_new(), dst = cm_new();
+	struct ks_s390_cmma_log log, pk;
+	unsigned int seed = 99;
+	uint64_t cur = 0, g;
+	int pass, i;
+
+	qemu_layout(src.h, 0);
+	qemu_layout(dst.h, 0);
+	ck_assert_int_eq(cm_enable(src.h), 0);
+	ck_assert_int_eq(cm_enable(dst.h), 0);
+	ck_assert_int_eq(cm_vcpus(src.h, 1), 0);
+	for (i = 0; i < 3000; i++) {
+		g = random_gfn(&seed);
+		ck_assert_int_eq(cm_essa(src.h, g, 1, rand_r(&seed) & 3,
+					 rand_r(&seed) & 1),
+				 0);
+	}
+	qemu_layout(src.h, LOG);
+	ck_assert_int_eq(cm_start(src.h), 0);
+	for (pass = 0; pass < 1000; pass++) {
+		bool final = pass >= 20;
+		uint64_t remaining = 1;
+
+		for (i = 0; i < 64 && remaining; i++) {
+			memset(&log, 0, sizeof(log));
+			log.start_gfn = cur;
+			log.count = 524288;
+			log.values = (uintptr_t)src_buf;
+			ck_assert_int_eq(unit_ioctl(src.h,
+						    KS_S390_GET_CMMA_BITS,
+						    (uintptr_t)&log),
+					 0);
+			if (!log.count)
+				break;
+			ck_assert_int_eq(cm_set(dst.h, log.start_gfn, log.count,
+						~0ULL, src_buf),
+					 0);
+			cur = log.start_gfn + log.count;
+			ck_assert_int_eq(cm_get(src.h, &pk, 0, 1, PEEK, a, 4),
+					 0);
+			remaining = pk.remaining;
+			/* the guest goes on using its pages */
+			if (!final && (i & 1))
+				ck_assert_int_eq(cm_essa(src.h,
+							 random_gfn(&seed), 1,
+							 rand_r(&seed) & 3, 0),
+						 0);
+		}
+		if (final && cm_info(src.h).dirty_count == 0)
+			break;
+	}
+	ck_assert_int_lt(pass, 1000);
+	ck_assert_int_eq(cm_stop(src.h), 0);
+	for (g = 0; g < 10240; g += 2048) {
+		if (g >= 5120 && g < 8192)
+			continue;
+		ck_assert_int_eq(cm_get(src.h, &log, g, 2048, PEEK, a, 2048),
+				 0);
+		ck_assert_int_eq(cm_get(dst.h, &pk, g, 2048, PEEK, b, 2048), 0);
+		ck_assert_uint_eq(log.count, pk.count);
+		ck_assert_mem_eq(a, b, log.count);
+	}
+	cm_free(&dst);
+	cm_free(&src);
+}
+END_TEST
+
 Suite *suite_cmma_bb(void);
 Suite *suite_cmma_bb(void)
 {
@@ -1018,6 +1107,7 @@ Suite *suite_cmma_bb(void)
 	tcase_add_test(tc, test_ppc_region_page_count);
 	tcase_add_test(tc, test_region_move_and_overlap);
 	tcase_add_test(tc, test_concurrent_mix);
+	tcase_add_test(tc, test_qemu_migration_converges);
 	suite_add_tcase(s, tc);
 	return s;
 }
