@@ -659,6 +659,48 @@ START_TEST(test_set_struct_changed_between_rounds)
 }
 END_TEST
 
+/* Pointers whose regions run past 2^64: EFAULT, and nothing breaks */
+START_TEST(test_pointers_at_the_top)
+{
+	uint64_t top = ~0ULL - 15;
+	struct ks_s390_cmma_log log;
+	unsigned int n;
+	struct rig r;
+
+	rig_up(&r);
+	rig_vm(&r);
+	rig_essa(&r, 0, 1, 1);
+	memset(&log, 0, sizeof(log));
+	log.count = 100;
+	log.flags = KS_S390_CMMA_PEEK;
+	log.values = top;
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), EFAULT);
+	log.flags = 0;
+	log.mask = ~0ULL;
+	ck_assert_errno(rig_call(&r, KS_S390_SET_CMMA_BITS, &log), EFAULT);
+	log.count = 1048576;
+	ck_assert_errno(rig_call(&r, KS_S390_SET_CMMA_BITS, &log), EFAULT);
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, (void *)top),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_STATUS,
+				    (void *)(top + 12), &n),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE,
+				    (void *)(top + 12), &n),
+			EFAULT);
+	/* the VM still answers */
+	log.start_gfn = 0;
+	log.count = 1;
+	log.flags = KS_S390_CMMA_PEEK;
+	log.values = (uintptr_t)vals;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	ck_assert_uint_eq(vals[0], 1);
+	rig_down(&r);
+}
+END_TEST
+
 Suite *suite_cmma_cuse(void);
 Suite *suite_cmma_cuse(void)
 {
@@ -677,6 +719,7 @@ Suite *suite_cmma_cuse(void)
 	tcase_add_test(tc, test_attribute_faults);
 	tcase_add_test(tc, test_get_struct_changed_between_rounds);
 	tcase_add_test(tc, test_set_struct_changed_between_rounds);
+	tcase_add_test(tc, test_pointers_at_the_top);
 	suite_add_tcase(s, tc);
 	return s;
 }
