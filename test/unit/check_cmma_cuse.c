@@ -432,6 +432,275 @@ START_TEST(test_attribute_rounds)
 }
 END_TEST
 
+/*
+ * Only the values a call produces are copied out (cmma.md §6): through
+ * CUSE the rest of the declared region may be unwritable.
+ */
+START_TEST(test_get_copies_only_result_values)
+{
+	struct ks_s390_cmma_log log;
+	struct rig r;
+
+	rig_up(&r);
+	rig_vm(&r);
+	rig_essa(&r, NPAGES - 1, 1, 3);
+	memset(vals, 0xee, 64);
+	fk_fault(r.k, vals + 12, 4096);
+	/* a peek cut short by the end of memory: 12 values */
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = NPAGES - 12;
+	log.count = 100;
+	log.flags = KS_S390_CMMA_PEEK;
+	log.values = (uintptr_t)vals;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	ck_assert_uint_eq(log.start_gfn, NPAGES - 12);
+	ck_assert_uint_eq(log.count, 12);
+	ck_assert_uint_eq(vals[11], 3);
+	ck_assert_uint_eq(vals[0], 0);
+	log.start_gfn = NPAGES - 13;
+	log.count = 100;
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), EFAULT);
+	/* a scan that finds nothing from its start copies no value */
+	fk_unfault_all(r.k);
+	rig_migrate(&r);
+	fk_fault(r.k, vals, 4096);
+	memset(&log, 0, sizeof(log));
+	log.count = 100;
+	log.values = (uintptr_t)vals;
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), EFAULT);
+	ck_assert_uint_eq(rig_info(&r).dirty_count, NPAGES - 100);
+	fk_unfault_all(r.k);
+	do {
+		log.start_gfn = 0;
+		log.count = NPAGES;
+		log.values = (uintptr_t)vals;
+		ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	} while (log.count);
+	rig_essa(&r, 10, 1, 1);
+	fk_fault(r.k, vals, 4096);
+	log.start_gfn = 50;
+	log.count = 10;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	ck_assert_uint_eq(log.start_gfn, NPAGES);
+	ck_assert_uint_eq(log.count, 0);
+	ck_assert_uint_eq(log.remaining, 1);
+	fk_unfault_all(r.k);
+	rig_down(&r);
+}
+END_TEST
+
+/* Attribute values that cannot be moved, through CUSE */
+START_TEST(test_attribute_faults)
+{
+	uint64_t v = 1ULL << 45;
+	unsigned int n;
+	struct rig r;
+
+	rig_up(&r);
+	fk_fault(r.k, &v, sizeof(v));
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_STATUS, &v, &n),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			EFAULT);
+	/* the others never touch addr */
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_STOP, &v, &n),
+			ENXIO);
+	ck_assert_int_eq(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				     KS_S390_VM_MEM_ENABLE_CMMA, &v, &n),
+			 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(attr_rounds(&r, KS_HAS_DEVICE_ATTR, 0,
+				     KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			 0);
+	fk_unfault_all(r.k);
+	/* a value above the limit: E2BIG after the value round */
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE, &v, &n),
+			E2BIG);
+	ck_assert_uint_eq(n, 3);
+	rig_down(&r);
+}
+END_TEST
+
+/* Before a given round, the caller's struct is changed (another thread). */
+struct morph {
+	struct ks_s390_cmma_log *log;
+	struct ks_s390_cmma_log to;
+	unsigned int at;
+	unsigned int seen;
+};
+
+static bool morph_round(void *opaque, unsigned int round)
+{
+	struct morph *m = opaque;
+
+	m->seen = round;
+	if (round == m->at)
+		*m->log = m->to;
+	return true;
+}
+
+static long morph_call(struct rig *r, uint32_t cmd, struct morph *m,
+		       struct fk_ioctl *io)
+{
+	memset(io, 0, sizeof(*io));
+	io->fh = r->fh;
+	io->pid = r->me;
+	io->cmd = cmd;
+	io->arg = (uintptr_t)m->log;
+	io->before_round = morph_round;
+	io->opaque = m;
+	return fk_ioctl_ex(r->k, io);
+}
+
+/* cuse.md §7.3 step 3: a struct changed before the last round counts */
+START_TEST(test_get_struct_changed_between_rounds)
+{
+	static uint8_t other[256];
+	struct ks_s390_cmma_log log, sent;
+	struct fk_ioctl io;
+	struct morph m;
+	struct rig r;
+
+	rig_up(&r);
+	rig_vm(&r);
+	rig_essa(&r, 7, 1, 2);
+	rig_migrate(&r);
+	memset(&log, 0, sizeof(log));
+	log.count = 100;
+	log.values = (uintptr_t)vals;
+	sent = log;
+	/* bad flags by round 3: EINVAL, no value moved, nothing consumed */
+	m = (struct morph){ .log = &log, .to = sent, .at = 3 };
+	m.to.flags = 0xfe;
+	memset(vals, 0xee, 256);
+	ck_assert_errno(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), EINVAL);
+	ck_assert_uint_eq(log.flags, 0xfe);
+	ck_assert_uint_eq(vals[0], 0xee);
+	ck_assert_uint_eq(rig_info(&r).dirty_count, NPAGES);
+	/* count 0 by round 3: the all-zero struct */
+	log = sent;
+	m = (struct morph){ .log = &log, .to = sent, .at = 3 };
+	m.to.count = 0;
+	ck_assert_int_eq(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), 0);
+	ck_assert_mem_eq(&log, (uint8_t[32]){ 0 }, 32);
+	ck_assert_uint_eq(vals[0], 0xee);
+	ck_assert_uint_eq(rig_info(&r).dirty_count, NPAGES);
+	/* another values buffer by round 3: the values go there */
+	log = sent;
+	m = (struct morph){ .log = &log, .to = sent, .at = 3 };
+	m.to.values = (uintptr_t)other;
+	m.to.count = 10;
+	memset(other, 0xee, sizeof(other));
+	ck_assert_int_eq(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), 0);
+	ck_assert_uint_eq(log.start_gfn, 0);
+	ck_assert_uint_eq(log.count, 10);
+	ck_assert_uint_eq(log.values, (uintptr_t)other);
+	ck_assert_uint_eq(log.remaining, NPAGES - 10);
+	ck_assert_mem_eq(other, "\0\0\0\0\0\0\0\x02\0\0\xee", 11);
+	ck_assert_uint_eq(vals[0], 0xee);
+	/* a peek moved into a hole by round 3: EFAULT */
+	log = sent;
+	log.flags = KS_S390_CMMA_PEEK;
+	m = (struct morph){ .log = &log, .to = log, .at = 3 };
+	m.to.start_gfn = NPAGES + 5;
+	ck_assert_errno(morph_call(&r, KS_S390_GET_CMMA_BITS, &m, &io), EFAULT);
+	ck_assert_uint_eq(log.start_gfn, NPAGES + 5);
+	ck_assert_uint_eq(log.count, 100);
+	rig_down(&r);
+}
+END_TEST
+
+/* cuse.md §7.4 step 3: a SET whose struct changes restarts */
+START_TEST(test_set_struct_changed_between_rounds)
+{
+	struct ks_s390_cmma_log log, peek;
+	struct fk_ioctl io;
+	struct morph m;
+	struct rig r;
+	uint8_t got[4];
+
+	rig_up(&r);
+	rig_vm(&r);
+	memset(vals, 0x43, 300000);
+	memset(&log, 0, sizeof(log));
+	log.start_gfn = 10;
+	log.count = 300000;
+	log.mask = ~0ULL;
+	log.values = (uintptr_t)vals;
+	/* in the middle of the gathering, the start moves */
+	m = (struct morph){ .log = &log, .to = log, .at = 4 };
+	m.to.start_gfn = 20;
+	ck_assert_int_eq(morph_call(&r, KS_S390_SET_CMMA_BITS, &m, &io), 0);
+	ck_assert_uint_gt(io.rounds, 5);
+	memset(&peek, 0, sizeof(peek));
+	peek.start_gfn = 18;
+	peek.count = 4;
+	peek.flags = KS_S390_CMMA_PEEK;
+	peek.values = (uintptr_t)got;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &peek), 0);
+	ck_assert_mem_eq(got, "\0\0\x43\x43", 4);
+	/* flags turned bad in the middle: EINVAL, nothing applied */
+	log.start_gfn = 500000;
+	m = (struct morph){ .log = &log, .to = log, .at = 4 };
+	m.to.flags = 1;
+	ck_assert_errno(morph_call(&r, KS_S390_SET_CMMA_BITS, &m, &io), EINVAL);
+	ck_assert_uint_eq(m.seen, 4);
+	peek.start_gfn = 500000;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &peek), 0);
+	ck_assert_mem_eq(got, "\0\0\0\0", 4);
+	rig_down(&r);
+}
+END_TEST
+
+/* Pointers whose regions run past 2^64: EFAULT, and nothing breaks */
+START_TEST(test_pointers_at_the_top)
+{
+	uint64_t top = ~0ULL - 15;
+	struct ks_s390_cmma_log log;
+	unsigned int n;
+	struct rig r;
+
+	rig_up(&r);
+	rig_vm(&r);
+	rig_essa(&r, 0, 1, 1);
+	memset(&log, 0, sizeof(log));
+	log.count = 100;
+	log.flags = KS_S390_CMMA_PEEK;
+	log.values = top;
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), EFAULT);
+	log.flags = 0;
+	log.mask = ~0ULL;
+	ck_assert_errno(rig_call(&r, KS_S390_SET_CMMA_BITS, &log), EFAULT);
+	log.count = 1048576;
+	ck_assert_errno(rig_call(&r, KS_S390_SET_CMMA_BITS, &log), EFAULT);
+	ck_assert_errno(rig_call(&r, KS_S390_GET_CMMA_BITS, (void *)top),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_GET_DEVICE_ATTR, 4,
+				    KS_S390_VM_MIGRATION_STATUS,
+				    (void *)(top + 12), &n),
+			EFAULT);
+	ck_assert_errno(attr_rounds(&r, KS_SET_DEVICE_ATTR, 0,
+				    KS_S390_VM_MEM_LIMIT_SIZE,
+				    (void *)(top + 12), &n),
+			EFAULT);
+	/* the VM still answers */
+	log.start_gfn = 0;
+	log.count = 1;
+	log.flags = KS_S390_CMMA_PEEK;
+	log.values = (uintptr_t)vals;
+	ck_assert_int_eq(rig_call(&r, KS_S390_GET_CMMA_BITS, &log), 0);
+	ck_assert_uint_eq(vals[0], 1);
+	rig_down(&r);
+}
+END_TEST
+
 Suite *suite_cmma_cuse(void);
 Suite *suite_cmma_cuse(void)
 {
@@ -446,6 +715,11 @@ Suite *suite_cmma_cuse(void)
 	tcase_add_test(tc, test_set_unreadable_slice_applies_nothing);
 	tcase_add_test(tc, test_attribute_rounds);
 	tcase_add_test(tc, test_get_values_over_the_struct);
+	tcase_add_test(tc, test_get_copies_only_result_values);
+	tcase_add_test(tc, test_attribute_faults);
+	tcase_add_test(tc, test_get_struct_changed_between_rounds);
+	tcase_add_test(tc, test_set_struct_changed_between_rounds);
+	tcase_add_test(tc, test_pointers_at_the_top);
 	suite_add_tcase(s, tc);
 	return s;
 }
