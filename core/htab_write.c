@@ -101,7 +101,7 @@ struct wproc {
 static int apply_record(struct wproc *w, const struct ks_get_htab_header *hdr)
 {
 	uint64_t npte = ks_hpt_npte(w->vm);
-	uint64_t i = hdr->index, d = w->hp;
+	uint64_t i = hdr->index, d = w->hp, end;
 	uint32_t j;
 
 	if (i >= npte || i + hdr->n_valid + hdr->n_invalid > npte)
@@ -126,7 +126,9 @@ static int apply_record(struct wproc *w, const struct ks_get_htab_header *hdr)
 			w->ready = true;
 		i++;
 	}
-	for (j = 0; j < hdr->n_invalid; j++)
+	/* only present entries change: skip the empty chunks of a long run */
+	end = i + hdr->n_invalid;
+	while ((i = ks_hpt_next_present(w->vm, i)) < end)
 		ks_hpt_remove(w->vm, i++);
 	return 0;
 }
