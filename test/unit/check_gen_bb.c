@@ -6,13 +6,19 @@
  * failing calls.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/engine.h"
 #include "core/log.h"
+#include "core/uaccess.h"
 #include "core/status.h"
 #include "kvmshim/kvm.h"
+#include "kvmshim/kvmshim.h"
 #include "unit.h"
 
 /* abi.md §1: the two encodings, written from the field tables */
@@ -366,6 +372,198 @@ START_TEST(test_create_vm_failures_change_nothing)
 }
 END_TEST
 
+/* The ioctls the system fd of profile i answers (generic.md §2). */
+static bool system_ioctl(int i, uint32_t nr)
+{
+	return nr == 0x00 || nr == 0x01 || nr == 0x03 || nr == 0x04 ||
+	       (i == 3 && nr == 0x06);
+}
+
+/*
+ * clients.md §6 (trinity): every VM ioctl number, both encodings, with
+ * garbage arguments on the system fd is EINVAL, never EFAULT.  A variant
+ * of a declared number with another direction or size is unknown on both
+ * fds: EINVAL on the system fd, ENOTTY on the VM fd, after the caller
+ * check (EIO).
+ */
+START_TEST(test_garbage_arguments_and_variants)
+{
+	static const uint64_t args[] = { 0,	     1,		0xfff,
+					 1ULL << 47, ~0ULL - 7, ~0ULL };
+	struct ks_engine *eng = unit_engine(profiles[_i]);
+	struct ks_handle *sys = unit_open(eng, 0, UNIT_TGID);
+	struct ks_handle *vm = unit_open(eng, 1, UNIT_TGID);
+	size_t i, a;
+	unsigned int dir;
+	uint32_t size, cmd, enc;
+
+	for (i = 0; i < N_DECLS; i++) {
+		const struct decl *d = &decls[i];
+
+		for (a = 0; a < sizeof(args) / sizeof(args[0]); a++) {
+			for (enc = 0; enc < 2; enc++) {
+				cmd = enc ? d->ppc : d->generic;
+				if (!cmd || system_ioctl(_i, d->nr))
+					continue;
+				ck_assert_msg(unit_ioctl(sys, cmd, args[a]) ==
+						      -EINVAL,
+					      "%s 0x%08x on the system fd",
+					      d->name, cmd);
+				ck_assert_msg(
+					unit_ioctl_as(vm, UNIT_TGID + 1, cmd,
+						      args[a]) == -EIO,
+					"%s 0x%08x foreign", d->name, cmd);
+			}
+		}
+		/* the same nr, another direction or size */
+		for (dir = 0; dir < 4; dir++) {
+			for (size = 0; size <= 64; size += 4) {
+				uint32_t variants[2] = {
+					enc_generic(dir, d->nr, size),
+					enc_ppc(dir, d->nr, size)
+				};
+
+				for (enc = 0; enc < 2; enc++) {
+					cmd = variants[enc];
+					if (cmd == d->generic || cmd == d->ppc)
+						continue;
+					ck_assert_msg(
+						unit_ioctl(sys, cmd, ~0ULL) ==
+							-EINVAL,
+						"0x%08x on the system fd", cmd);
+					ck_assert_msg(unit_ioctl(vm, cmd,
+								 ~0ULL) ==
+							      -ENOTTY,
+						      "0x%08x on a VM fd", cmd);
+					ck_assert_msg(
+						unit_ioctl_as(vm, UNIT_TGID + 1,
+							      cmd, 0) == -EIO,
+						"0x%08x foreign", cmd);
+				}
+			}
+		}
+	}
+	ks_release(vm);
+	ks_release(sys);
+	ks_engine_free(eng);
+}
+END_TEST
+
+struct racer {
+	struct ks_handle *vm;
+	_Atomic int *ok, *enomem, *other;
+};
+
+static void *race_rma(void *arg)
+{
+	struct racer *r = arg;
+	struct kvmshim_fd_request req;
+	long ret;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		memset(&req, 0, sizeof(req));
+		req.cmd = 0x4008AEA9;
+		ret = unit_ioctl(r->vm, KVMSHIM_FD_REQUEST, (uintptr_t)&req);
+		if (ret == 0 && req.rma_size == 64ULL << 20)
+			atomic_fetch_add(r->ok, 1);
+		else if (ret == -ENOMEM)
+			atomic_fetch_add(r->enomem, 1);
+		else
+			atomic_fetch_add(r->other, 1);
+	}
+	return NULL;
+}
+
+/*
+ * rma.md §2-§3: the pool is global; requests racing from several VMs get
+ * exactly as many entries as the pool holds, ENOMEM after that, and every
+ * entry returns when the VMs go (M7).
+ */
+START_TEST(test_rma_pool_race)
+{
+	struct ks_engine *eng = rma_engine("ppc970", 4);
+	struct ks_handle *vms[4];
+	struct racer r[4];
+	pthread_t th[4];
+	_Atomic int ok = 0, enomem = 0, other = 0;
+	int t;
+
+	for (t = 0; t < 4; t++) {
+		vms[t] = unit_open(eng, 1, UNIT_TGID);
+		r[t] = (struct racer){ vms[t], &ok, &enomem, &other };
+		pthread_create(&th[t], NULL, race_rma, &r[t]);
+	}
+	for (t = 0; t < 4; t++)
+		pthread_join(th[t], NULL);
+	ck_assert_int_eq(ok, 4);
+	ck_assert_int_eq(enomem, 4 * 50 - 4);
+	ck_assert_int_eq(other, 0);
+	ck_assert_uint_eq(rma_free(eng), 0);
+	for (t = 0; t < 4; t++)
+		ks_release(vms[t]);
+	ck_assert_uint_eq(rma_free(eng), 4);
+	ks_engine_free(eng);
+}
+END_TEST
+
+/*
+ * abi.md §1.2: with ioctl_encodings = native a ppc profile treats the
+ * generic numbers as unknown on both fds, ALLOCATE_RMA included, while the
+ * powerpc numbers keep working.
+ */
+START_TEST(test_native_only_vm_fd)
+{
+	struct ks_engine_config cfg;
+	struct ks_engine *eng;
+	struct ks_handle *sys, *vm;
+	uint64_t size = 7;
+
+	ck_assert_int_eq(ks_engine_config_init(&cfg, "ppc970"), 0);
+	cfg.profile.native_encoding_only = true;
+	ck_assert_int_eq(ks_engine_new(&cfg, &eng), 0);
+	sys = unit_open(eng, 0, UNIT_TGID);
+	vm = unit_open(eng, 1, UNIT_TGID);
+	ck_assert_errno(unit_ioctl(vm, 0x8008AEA9, (uintptr_t)&size), ENOTTY);
+	ck_assert_errno(unit_ioctl(vm, 0x4008AEA9, (uintptr_t)&size),
+			EOPNOTSUPP);
+	ck_assert_errno(unit_ioctl(vm, 0x0000AE03, 65), ENOTTY);
+	ck_assert_int_eq(unit_ioctl(vm, 0x2000AE03, 65), 2);
+	ck_assert_int_eq(unit_ioctl(sys, 0x2000AE03, 65), 2);
+	ck_assert_errno(unit_ioctl(sys, 0x0000AE00, 0), EINVAL);
+	ck_assert_errno(unit_ioctl(sys, 0x0000AE01, 0), EINVAL);
+	ck_assert_errno(unit_ioctl(sys, 0x0000AE04, 0), EINVAL);
+	ck_assert_int_eq(unit_ioctl(sys, 0x2000AE04, 0), 131072);
+	ck_assert_errno(unit_ioctl_as(vm, 99, 0x8008AEA9, 0), EIO);
+	ck_assert_uint_eq(size, 7);
+	ck_assert_uint_eq(rma_free(eng), 4);
+	ks_release(vm);
+	ks_release(sys);
+	ks_engine_free(eng);
+}
+END_TEST
+
+/*
+ * generic.md §4.1: the check is by thread group: another thread of the
+ * creator passes, the same thread id in another group does not.
+ */
+START_TEST(test_caller_check_by_thread_group)
+{
+	struct ks_engine *eng = unit_engine(profiles[_i]);
+	struct ks_handle *vm = unit_open(eng, 1, UNIT_TGID);
+	struct ks_uctx_direct d;
+
+	ks_uctx_direct_init(&d, UNIT_TGID);
+	d.u.caller.tid = UNIT_TGID + 5;
+	ck_assert_int_eq(ks_ioctl(vm, 0x0000AE03, 105, &d.u), 1);
+	ks_uctx_direct_init(&d, UNIT_TGID + 5);
+	d.u.caller.tid = UNIT_TGID;
+	ck_assert_errno(ks_ioctl(vm, 0x0000AE03, 105, &d.u), EIO);
+	ks_release(vm);
+	ks_engine_free(eng);
+}
+END_TEST
+
 static int notices;
 
 static void count_notices(int priority, const char *msg)
@@ -420,6 +618,10 @@ Suite *suite_gen_bb(void)
 	tcase_add_loop_test(tc, test_rma_unknown_profiles, 0, 2);
 	tcase_add_loop_test(tc, test_create_vm_failures_change_nothing, 0, 4);
 	tcase_add_test(tc, test_no_launcher_hint_not_flooded);
+	tcase_add_test(tc, test_native_only_vm_fd);
+	tcase_add_loop_test(tc, test_caller_check_by_thread_group, 0, 4);
+	tcase_add_test(tc, test_rma_pool_race);
+	tcase_add_loop_test(tc, test_garbage_arguments_and_variants, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }
