@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "log.h"
 #include "rma.h"
+#include "token.h"
 
 int ks_engine_config_init(struct ks_engine_config *cfg, const char *profile)
 {
@@ -95,14 +96,29 @@ uint64_t ks_mem_used(const struct ks_engine *eng)
 	return atomic_load(&((struct ks_engine *)eng)->mem_used);
 }
 
+/* A client may retry in a loop: the hint must not flood the log. */
+#define KS_NO_LAUNCHER_LOG_MS 60000
+
 int ks_no_launcher(struct ks_engine *eng, const char *ioctl_name,
 		   const char *then)
 {
+	int64_t now = ks_now_ms();
+	int64_t last = atomic_load(&eng->no_launcher_log_ms);
+	uint64_t quiet;
+
+	if ((last && now - last < KS_NO_LAUNCHER_LOG_MS) ||
+	    !atomic_compare_exchange_strong(&eng->no_launcher_log_ms, &last,
+					    now)) {
+		atomic_fetch_add(&eng->no_launcher_quiet, 1);
+		return -eng->cfg.no_launcher_errno;
+	}
+	quiet = atomic_exchange(&eng->no_launcher_quiet, 0);
 	ks_log(LOG_NOTICE,
 	       "%s returns a new file descriptor, which a CUSE reply cannot "
 	       "carry: run the program under kvmshim-run, or issue "
-	       "KVMSHIM_FD_REQUEST on the same fd and %s",
-	       ioctl_name, then);
+	       "KVMSHIM_FD_REQUEST on the same fd and %s (%llu similar "
+	       "messages suppressed)",
+	       ioctl_name, then, (unsigned long long)quiet);
 	return -eng->cfg.no_launcher_errno;
 }
 

@@ -21,6 +21,9 @@ struct ks_engine {
 	struct ks_vm *vms;
 	uint64_t next_vm_id;
 	struct ks_rma_pool *rma;
+	/* when the D6 hint was last logged, and how many were held back */
+	_Atomic int64_t no_launcher_log_ms;
+	_Atomic uint64_t no_launcher_quiet;
 };
 
 struct ks_vm {
