@@ -113,12 +113,14 @@ int ks_no_launcher(struct ks_engine *eng, const char *ioctl_name,
 		return -eng->cfg.no_launcher_errno;
 	}
 	quiet = atomic_exchange(&eng->no_launcher_quiet, 0);
+	if (quiet)
+		ks_log(LOG_NOTICE, "%llu similar messages suppressed",
+		       (unsigned long long)quiet);
 	ks_log(LOG_NOTICE,
 	       "%s returns a new file descriptor, which a CUSE reply cannot "
 	       "carry: run the program under kvmshim-run, or issue "
-	       "KVMSHIM_FD_REQUEST on the same fd and %s (%llu similar "
-	       "messages suppressed)",
-	       ioctl_name, then, (unsigned long long)quiet);
+	       "KVMSHIM_FD_REQUEST on the same fd and %s",
+	       ioctl_name, then);
 	return -eng->cfg.no_launcher_errno;
 }
 
