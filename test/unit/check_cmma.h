@@ -155,4 +155,22 @@ static inline void cm_free(struct cm_vm *v)
 	ks_engine_free(v->eng);
 }
 
+/* The struct a GET wrote back. */
+static inline void cm_expect_log(const struct ks_s390_cmma_log *log,
+				 uint64_t start, uint32_t count,
+				 uint64_t remaining)
+{
+	ck_assert_uint_eq(log->start_gfn, start);
+	ck_assert_uint_eq(log->count, count);
+	ck_assert_uint_eq(log->remaining, remaining);
+}
+
+/* The all-zero struct of the early returns (Q12). */
+static inline void cm_expect_zero(const struct ks_s390_cmma_log *log)
+{
+	static const struct ks_s390_cmma_log zero;
+
+	ck_assert_mem_eq(log, &zero, sizeof(zero));
+}
+
 #endif /* KVMSHIM_TEST_CHECK_CMMA_H */

@@ -42,21 +42,6 @@ static void guest_do_one_essa(struct cm_vm *v)
 	run_guest(v, 4096 + 256, 1);
 }
 
-static void expect_log(const struct ks_s390_cmma_log *log, uint64_t start,
-		       uint32_t count, uint64_t remaining)
-{
-	ck_assert_uint_eq(log->start_gfn, start);
-	ck_assert_uint_eq(log->count, count);
-	ck_assert_uint_eq(log->remaining, remaining);
-}
-
-static void expect_all_zero(const struct ks_s390_cmma_log *log)
-{
-	static const struct ks_s390_cmma_log zero;
-
-	ck_assert_mem_eq(log, &zero, sizeof(zero));
-}
-
 /* The dirty bits of slot index si equal want[0 .. npages). */
 static void expect_dirty(struct cm_vm *v, size_t si, const bool *want)
 {
@@ -92,7 +77,7 @@ START_TEST(test_t1_basic)
 	ck_assert_errno(cm_get(v.h, &log, 0, 1024, 0, buf, 1024), EINVAL);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, PEEK, buf, 1024), 0);
 	/* the peek stops at the hole at gfn 512 */
-	expect_log(&log, 0, 512, 0);
+	cm_expect_log(&log, 0, 512, 0);
 	ck_assert_uint_eq(log.flags, PEEK);
 	ck_assert_uint_eq(log.values, (uintptr_t)buf);
 	for (i = 0; i < 512; i++)
@@ -143,15 +128,15 @@ static void t3_queries(struct cm_vm *v)
 	struct ks_s390_cmma_log log;
 
 	ck_assert_int_eq(cm_get(v->h, &log, 0, 1024, 0, buf, 1024), 0);
-	expect_log(&log, 0, 512, 512);
+	cm_expect_log(&log, 0, 512, 512);
 	ck_assert_int_eq(cm_get(v->h, &log, 512, 1024, 0, buf, 1024), 0);
-	expect_log(&log, 4096, 512, 0);
+	cm_expect_log(&log, 4096, 512, 0);
 	ck_assert_uint_eq(buf[512], 0xff);
 	ck_assert_int_eq(cm_get(v->h, &log, 4608, 1024, 0, buf, 1024), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_uint_eq(buf[0], 0xff);
 	ck_assert_int_eq(cm_get(v->h, &log, 0, 1024, 0, buf, 1024), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 }
 
 START_TEST(test_t3_initial_dirty)
@@ -229,8 +214,8 @@ START_TEST(test_t4_skip_holes)
 		ck_assert_int_eq(cm_get(v.h, &log, steps[i].start,
 					steps[i].count, 0, buf, 1024),
 				 0);
-		expect_log(&log, steps[i].out_start, steps[i].out_count,
-			   steps[i].remaining);
+		cm_expect_log(&log, steps[i].out_start, steps[i].out_count,
+			      steps[i].remaining);
 		for (g = 0; g < log.count; g++)
 			ck_assert_uint_eq(buf[g], 0);
 		ck_assert_uint_eq(buf[log.count], 0xff);
@@ -242,7 +227,7 @@ START_TEST(test_t4_skip_holes)
 		expect_dirty(&v, 1, want);
 	}
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, 0, buf, 1024), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	cm_free(&v);
 }
 END_TEST
@@ -286,7 +271,7 @@ START_TEST(test_gap_rule)
 		struct cm_vm v = dirty_vm(cases[i].dirty, cases[i].n);
 
 		ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-		expect_log(&log, 100, cases[i].count, cases[i].left ? 1 : 0);
+		cm_expect_log(&log, 100, cases[i].count, cases[i].left ? 1 : 0);
 		ck_assert_uint_eq(buf[log.count], 0xff);
 		ck_assert_uint_eq(buf[0], 1);
 		ck_assert_uint_eq(cm_info(v.h).dirty_bits,
@@ -307,7 +292,7 @@ START_TEST(test_trailing_value_and_values)
 
 	/* states: 100:1 101:2 110:3 112:1; the trailing 113 is clean */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 100, 14, 1);
+	cm_expect_log(&log, 100, 14, 1);
 	ck_assert_mem_eq(buf, "\x01\x02\0\0\0\0\0\0\0\0\x03\0\x01\0\xff", 15);
 	cm_free(&v);
 }
@@ -321,13 +306,13 @@ START_TEST(test_limits_stop_without_trailing)
 
 	/* the next dirty gfn would not fit: 105 - 100 >= 5 */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 5, 0, buf, 16), 0);
-	expect_log(&log, 100, 2, 4);
+	cm_expect_log(&log, 100, 2, 4);
 	ck_assert_uint_eq(buf[2], 0xff);
 	/* count reaches B inside a dense run */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 3, 0, buf, 16), 0);
-	expect_log(&log, 105, 3, 1);
+	cm_expect_log(&log, 105, 3, 1);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1, 0, buf, 16), 0);
-	expect_log(&log, 108, 1, 0);
+	cm_expect_log(&log, 108, 1, 0);
 	cm_free(&v);
 }
 END_TEST
@@ -361,54 +346,54 @@ START_TEST(test_holes_adjacent_slots_and_wrap)
 	ck_assert_int_eq(cm_essa(v.h, 250, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 260, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 250, 11, 0);
+	cm_expect_log(&log, 250, 11, 0);
 	/* a later page's trailing clean value comes from the next slot */
 	ck_assert_int_eq(cm_essa(v.h, 1030, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 240, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 250, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 255, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 240, 17, 1);
+	cm_expect_log(&log, 240, 17, 1);
 	/* without it the run ends at the end of memory: no trailing value */
 	ck_assert_int_eq(cm_essa(v.h, 1270, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 1260, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1270, 1, 1);
+	cm_expect_log(&log, 1270, 1, 1);
 	/* no trailing value when the next frame is a hole */
 	ck_assert_int_eq(cm_essa(v.h, 500, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 511, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 500, 12, 1);
+	cm_expect_log(&log, 500, 12, 1);
 	ck_assert_uint_eq(buf[12], 0xff);
 	/* Q11: from inside a hole the search goes up, never down */
 	ck_assert_int_eq(cm_essa(v.h, 10, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 600, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1030, 1, 1);
+	cm_expect_log(&log, 1030, 1, 1);
 	ck_assert_int_eq(cm_get(v.h, &log, 600, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1280, 0, 1);
+	cm_expect_log(&log, 1280, 0, 1);
 	ck_assert_uint_eq(buf[0], 0xff);
 	ck_assert_int_eq(cm_get(v.h, &log, 300, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1280, 0, 1);
+	cm_expect_log(&log, 1280, 0, 1);
 	/* from the end of memory it wraps to the lowest slot */
 	ck_assert_int_eq(cm_get(v.h, &log, 1280, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 10, 1, 0);
+	cm_expect_log(&log, 10, 1, 0);
 	/* and from any start above it */
 	ck_assert_int_eq(cm_essa(v.h, 11, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, ~0ULL, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 11, 1, 0);
+	cm_expect_log(&log, 11, 1, 0);
 	/* the last frame of memory: the wrapped next is below, no trailing */
 	ck_assert_int_eq(cm_essa(v.h, 5, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 1270, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 1279, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 1200, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1270, 10, 1);
+	cm_expect_log(&log, 1270, 10, 1);
 	/* from the last frame itself the next is NEXT(mem_end): wrapped */
 	ck_assert_int_eq(cm_essa(v.h, 1279, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 1279, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1279, 1, 1);
+	cm_expect_log(&log, 1279, 1, 1);
 	ck_assert_int_eq(cm_get(v.h, &log, 1279, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1280, 0, 1);
+	cm_expect_log(&log, 1280, 0, 1);
 	ck_assert_int_eq(cm_get(v.h, &log, 1280, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 5, 1, 0);
+	cm_expect_log(&log, 5, 1, 0);
 	cm_free(&v);
 }
 END_TEST
@@ -426,47 +411,47 @@ START_TEST(test_resume_sees_changes)
 	ck_assert_int_eq(cm_essa(v.h, 100, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 200, 1, 2, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 100, 1, 1);
+	cm_expect_log(&log, 100, 1, 1);
 	/* a page dirtied between the two: found first */
 	ck_assert_int_eq(cm_essa(v.h, 150, 1, 3, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 101, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 150, 1, 1);
+	cm_expect_log(&log, 150, 1, 1);
 	ck_assert_uint_eq(buf[0], 3);
 	/* the next one taken by a call that started elsewhere */
 	ck_assert_int_eq(cm_get(v.h, &log, 190, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 200, 1, 0);
+	cm_expect_log(&log, 200, 1, 0);
 	ck_assert_int_eq(cm_essa(v.h, 1100, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 151, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1100, 1, 0);
+	cm_expect_log(&log, 1100, 1, 0);
 	/* "nothing up to the end" no longer holds once a page is dirty */
 	ck_assert_int_eq(cm_essa(v.h, 1200, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 1101, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1200, 1, 0);
+	cm_expect_log(&log, 1200, 1, 0);
 	ck_assert_int_eq(cm_essa(v.h, 1250, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 1201, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1250, 1, 0);
+	cm_expect_log(&log, 1250, 1, 0);
 	/* the slot of the next dirty frame moves: its bit moves with it */
 	ck_assert_int_eq(cm_essa(v.h, 10, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 1030, 1, 2, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 10, 1, 1);
+	cm_expect_log(&log, 10, 1, 1);
 	ck_assert_int_eq(cm_region(v.h, 1, LOG, 2048, 256, 0x20000000), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 11, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 2054, 1, 0);
+	cm_expect_log(&log, 2054, 1, 0);
 	ck_assert_uint_eq(buf[0], 2);
 	/* the slot of the next dirty frame is deleted (Q16: still counted) */
 	ck_assert_int_eq(cm_essa(v.h, 20, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_essa(v.h, 2100, 1, 1, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 20, 1, 1);
+	cm_expect_log(&log, 20, 1, 1);
 	ck_assert_int_eq(cm_region(v.h, 1, LOG, 0, 0, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 21, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 512, 0, 1);
+	cm_expect_log(&log, 512, 0, 1);
 	/* a new START marks everything again */
 	ck_assert_int_eq(cm_stop(v.h), 0);
 	ck_assert_int_eq(cm_start(v.h), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 21, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 21, 491, 21);
+	cm_expect_log(&log, 21, 491, 21);
 	cm_free(&v);
 }
 END_TEST
@@ -481,14 +466,14 @@ START_TEST(test_peek)
 	ck_assert_int_eq(cm_essa(v.h, 300, 1, 1, 0), 0);
 	/* across adjacent slots, up to the hole; start_gfn unchanged */
 	ck_assert_int_eq(cm_get(v.h, &log, 250, 1000, PEEK, buf, 1024), 0);
-	expect_log(&log, 250, 262, 1);
+	cm_expect_log(&log, 250, 262, 1);
 	ck_assert_mem_eq(buf + 4, vals, 4);
 	ck_assert_uint_eq(buf[262], 0xff);
 	/* dirty bits untouched */
 	ck_assert_uint_eq(cm_info(v.h).dirty_bits, 1);
 	/* count limits */
 	ck_assert_int_eq(cm_get(v.h, &log, 255, 2, PEEK, buf, 8), 0);
-	expect_log(&log, 255, 2, 1);
+	cm_expect_log(&log, 255, 2, 1);
 	ck_assert_mem_eq(buf, "\x42\x01\xff", 3);
 	/* row 8: the first frame is in no slot */
 	ck_assert_errno(cm_get(v.h, &log, 512, 10, PEEK, buf, 16), EFAULT);
@@ -498,11 +483,11 @@ START_TEST(test_peek)
 	ck_assert_errno(cm_get(v.h, &log, ~0ULL, 10, PEEK, buf, 16), EFAULT);
 	/* the last frames of memory */
 	ck_assert_int_eq(cm_get(v.h, &log, 1278, 10, PEEK, buf, 16), 0);
-	expect_log(&log, 1278, 2, 1);
+	cm_expect_log(&log, 1278, 2, 1);
 	/* outside migration mode: remaining 0, still works */
 	ck_assert_int_eq(cm_stop(v.h), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1, PEEK, buf, 16), 0);
-	expect_log(&log, 0, 1, 0);
+	cm_expect_log(&log, 0, 1, 0);
 	cm_free(&v);
 }
 END_TEST
@@ -516,32 +501,32 @@ START_TEST(test_all_zero_cases)
 	ck_assert_int_eq(cm_enable(v.h), 0);
 	/* Q12: the guest never used CMM */
 	ck_assert_int_eq(cm_get(v.h, &log, 5, 10, PEEK, buf, 16), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_int_eq(cm_start(v.h), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 5, 10, 0, buf, 16), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_uint_eq(buf[0], 0xff);
 	/* even a peek into a hole */
 	ck_assert_int_eq(cm_get(v.h, &log, 600, 10, PEEK, buf, 16), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	/* the guest's first ESSA outside migration mode records the use */
 	ck_assert_int_eq(cm_stop(v.h), 0);
 	guest_do_one_essa(&v);
 	ck_assert_int_eq(cm_start(v.h), 0);
 	/* count 0: values and flags are zeroed too */
 	ck_assert_int_eq(cm_get(v.h, &log, 5, 0, PEEK, buf, 16), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_int_eq(cm_get(v.h, &log, 600, 0, 0, buf, 16), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 1024);
 	/* nothing dirty: all zero, but a peek still answers */
 	do
 		ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, 0, buf, 1024), 0);
 	while (log.count);
 	ck_assert_int_eq(cm_get(v.h, &log, 5, 10, 0, buf, 16), 0);
-	expect_all_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_int_eq(cm_get(v.h, &log, 5, 10, PEEK, buf, 16), 0);
-	expect_log(&log, 5, 10, 0);
+	cm_expect_log(&log, 5, 10, 0);
 	cm_free(&v);
 }
 END_TEST
@@ -567,7 +552,7 @@ START_TEST(test_faults)
 	log.values = (uintptr_t)buf;
 	ck_assert_errno(get_with(v.h, &d, &log), EFAULT);
 	/* D8: the struct was written first */
-	expect_log(&log, 0, 512, 512);
+	cm_expect_log(&log, 0, 512, 512);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 512);
 	/* a peek with unwritable values */
 	log.flags = PEEK;
@@ -596,14 +581,14 @@ START_TEST(test_transport_limit)
 	log.count = 524288;
 	log.values = (uintptr_t)buf;
 	ck_assert_int_eq(get_with(v.h, &d, &log), 0);
-	expect_log(&log, 0, 131040, (1 << 20) - 131040);
+	cm_expect_log(&log, 0, 131040, (1 << 20) - 131040);
 	log.flags = PEEK;
 	log.count = 0xffffffff;
 	ck_assert_int_eq(get_with(v.h, &d, &log), 0);
-	expect_log(&log, 0, 131040, (1 << 20) - 131040);
+	cm_expect_log(&log, 0, 131040, (1 << 20) - 131040);
 	/* the clamp to KVM_S390_SKEYS_MAX */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 0xffffffff, 0, buf, 2 * MiB), 0);
-	expect_log(&log, 131040, (1 << 20) - 131040, 0);
+	cm_expect_log(&log, 131040, (1 << 20) - 131040, 0);
 	ck_assert_uint_eq(buf[log.count], 0xff);
 	cm_free(&v);
 }
@@ -622,7 +607,7 @@ START_TEST(test_no_memslots_left)
 	ck_assert_int_eq(cm_region(v.h, 1, 0, 0, 0, 0), 0);
 	/* M5: the struct as sent, remaining counted, B zero bytes */
 	ck_assert_int_eq(cm_get(v.h, &log, 77, 100, 0, buf, 128), 0);
-	expect_log(&log, 77, 100, 1024);
+	cm_expect_log(&log, 77, 100, 1024);
 	ck_assert_mem_eq(buf, (uint8_t[100]){ 0 }, 100);
 	ck_assert_uint_eq(buf[100], 0xff);
 	ck_assert_errno(cm_get(v.h, &log, 0, 100, PEEK, buf, 128), EFAULT);
@@ -860,7 +845,7 @@ START_TEST(test_scan_matches_reference)
 						got, sizeof(got)),
 					 0);
 			if (!r.dirty_count) {
-				expect_all_zero(&log);
+				cm_expect_zero(&log);
 				continue;
 			}
 			memset(&exp, 0, sizeof(exp));

@@ -10,21 +10,6 @@
 
 static uint8_t buf[MiB];
 
-static void expect_log(const struct ks_s390_cmma_log *log, uint64_t start,
-		       uint32_t count, uint64_t remaining)
-{
-	ck_assert_uint_eq(log->start_gfn, start);
-	ck_assert_uint_eq(log->count, count);
-	ck_assert_uint_eq(log->remaining, remaining);
-}
-
-static void expect_zero(const struct ks_s390_cmma_log *log)
-{
-	static const struct ks_s390_cmma_log zero;
-
-	ck_assert_mem_eq(log, &zero, sizeof(zero));
-}
-
 /* GET with a caller-built struct, kept as sent unless written back. */
 static long get_raw(struct ks_handle *h, struct ks_s390_cmma_log *log)
 {
@@ -160,7 +145,7 @@ START_TEST(test_start_sequences)
 	ck_assert_int_eq(cm_start(v.h), 0);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 512);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 100, 0, buf, 128), 0);
-	expect_log(&log, 0, 100, 412);
+	cm_expect_log(&log, 0, 100, 412);
 	ck_assert_int_eq(cm_stop(v.h), 0);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 412);
 	ck_assert_int_eq(cm_region(v.h, 2, 0, 4096, 256, 0x30000000), 0);
@@ -217,14 +202,14 @@ START_TEST(test_slot_changes_and_mode)
 	ck_assert_int_eq(cm_set(v.h, 0, 1, ~0ULL, buf), 0);
 	ck_assert_int_eq(cm_start(v.h), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 10, 0, buf, 128), 0);
-	expect_log(&log, 0, 10, 502);
+	cm_expect_log(&log, 0, 10, 502);
 	ck_assert_int_eq(cm_region(v.h, 0, LOG, 2048, 256, 0x10000000), 0);
 	ck_assert_int_eq(cm_status(v.h), 1);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 502);
 	ck_assert_uint_eq(cm_info(v.h).dirty_bits, 502);
 	/* slot 1 [1024, 1280) all dirty, then slot 0 now at [2048, 2304) */
 	ck_assert_int_eq(cm_get(v.h, &log, 1280, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 2058, 246, 256);
+	cm_expect_log(&log, 2058, 246, 256);
 	/* a MOVE that drops logging ends the mode */
 	ck_assert_int_eq(cm_region(v.h, 0, 0, 4096, 256, 0x10000000), 0);
 	ck_assert_int_eq(cm_status(v.h), 0);
@@ -247,19 +232,19 @@ START_TEST(test_delete_keeps_counter)
 	ck_assert_int_eq(cm_region(v.h, 1, LOG, 0, 0, 0), 0);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 1024);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, 0, buf, 1024), 0);
-	expect_log(&log, 0, 512, 512);
+	cm_expect_log(&log, 0, 512, 512);
 	/* nothing dirty, but the counter says 512: mem_end, count 0 */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, 0, buf, 1024), 0);
-	expect_log(&log, 512, 0, 512);
+	cm_expect_log(&log, 512, 0, 512);
 	ck_assert_uint_eq(buf[0], 0xff);
 	ck_assert_int_eq(cm_get(v.h, &log, 512, 1024, 0, buf, 1024), 0);
-	expect_log(&log, 512, 0, 512);
+	cm_expect_log(&log, 512, 0, 512);
 	/* re-created slot starts clean and is not counted */
 	ck_assert_int_eq(cm_region(v.h, 1, LOG, 4096, 512, 0x20000000), 0);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 512);
 	ck_assert_uint_eq(cm_info(v.h).dirty_bits, 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, 0, buf, 1024), 0);
-	expect_log(&log, 4608, 0, 512);
+	cm_expect_log(&log, 4608, 0, 512);
 	/* the next START corrects it */
 	ck_assert_int_eq(cm_stop(v.h), 0);
 	ck_assert_int_eq(cm_start(v.h), 0);
@@ -298,20 +283,20 @@ START_TEST(test_get_orders)
 	/* peek, count 0, start in a hole, bad values: all zero */
 	log.flags = PEEK;
 	ck_assert_int_eq(get_raw(v.h, &log), 0);
-	expect_zero(&log);
+	cm_expect_zero(&log);
 	/* peek, never used, start in a hole: all zero */
 	log = sent;
 	log.flags = PEEK;
 	log.count = 5;
 	ck_assert_int_eq(get_raw(v.h, &log), 0);
-	expect_zero(&log);
+	cm_expect_zero(&log);
 	/* migrating with dirty pages but never used: all zero */
 	ck_assert_int_eq(cm_start(v.h), 0);
 	log = sent;
 	log.flags = 0;
 	log.count = 5;
 	ck_assert_int_eq(get_raw(v.h, &log), 0);
-	expect_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 512);
 	/* used now: a peek into a hole faults and writes nothing back */
 	ck_assert_int_eq(cm_set(v.h, 0, 1, ~0ULL, buf), 0);
@@ -350,17 +335,17 @@ START_TEST(test_peek_edges)
 	ck_assert_int_eq(cm_set(v.h, 254, 4, ~0ULL, vals), 0);
 	/* adjacent slots are crossed; 0x80 and 0x3c are never kept */
 	ck_assert_int_eq(cm_get(v.h, &log, 253, 6, PEEK, buf, 16), 0);
-	expect_log(&log, 253, 6, 0);
+	cm_expect_log(&log, 253, 6, 0);
 	ck_assert_mem_eq(buf, "\0\x43\0\x41\x02\0\xff", 7);
 	ck_assert_uint_eq(log.flags, PEEK);
 	ck_assert_uint_eq(log.values, (uintptr_t)buf);
 	/* the hole at 512 ends it */
 	ck_assert_int_eq(cm_get(v.h, &log, 500, 100, PEEK, buf, 128), 0);
-	expect_log(&log, 500, 12, 0);
+	cm_expect_log(&log, 500, 12, 0);
 	ck_assert_uint_eq(buf[12], 0xff);
 	/* last page of memory */
 	ck_assert_int_eq(cm_get(v.h, &log, 1279, 100, PEEK, buf, 128), 0);
-	expect_log(&log, 1279, 1, 0);
+	cm_expect_log(&log, 1279, 1, 0);
 	ck_assert_errno(cm_get(v.h, &log, 1280, 100, PEEK, buf, 128), EFAULT);
 	ck_assert_errno(cm_get(v.h, &log, 600, 100, PEEK, buf, 128), EFAULT);
 	ck_assert_uint_eq(buf[0], 0xff);
@@ -370,7 +355,7 @@ START_TEST(test_peek_edges)
 	ck_assert_int_eq(cm_region(v.h, 2, LOG, 1024, 256, 0x30000000), 0);
 	ck_assert_int_eq(cm_start(v.h), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 0xffffffff, PEEK, buf, 1024), 0);
-	expect_log(&log, 0, 512, 768);
+	cm_expect_log(&log, 0, 512, 768);
 	ck_assert_uint_eq(cm_info(v.h).dirty_bits, 768);
 	cm_free(&v);
 }
@@ -448,15 +433,15 @@ START_TEST(test_no_trailing_before_hole)
 	ck_assert_int_eq(cm_essa(v.h, 254, 2, 2, 1), 0);
 	ck_assert_int_eq(cm_essa(v.h, 1100, 1, 3, 0), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 100000, 0, buf, 2048), 0);
-	expect_log(&log, 254, 2, 1);
+	cm_expect_log(&log, 254, 2, 1);
 	ck_assert_mem_eq(buf, "\x42\x42\xff", 3);
 	/* a start in the hole finds the next slot's page */
 	ck_assert_int_eq(cm_get(v.h, &log, 300, 100000, 0, buf, 2048), 0);
-	expect_log(&log, 1100, 1, 0);
+	cm_expect_log(&log, 1100, 1, 0);
 	ck_assert_mem_eq(buf, "\x03\xff", 2);
 	/* nothing dirty now: all zero */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 10, 0, buf, 16), 0);
-	expect_zero(&log);
+	cm_expect_zero(&log);
 	cm_free(&v);
 }
 END_TEST
@@ -511,7 +496,7 @@ START_TEST(test_set_orders)
 	/* partial: 510 and 511 changed */
 	ck_assert_errno(cm_set(v.h, 510, 4, ~0ULL, vals), EFAULT);
 	ck_assert_int_eq(cm_get(v.h, &log, 508, 10, PEEK, buf, 16), 0);
-	expect_log(&log, 508, 4, 0);
+	cm_expect_log(&log, 508, 4, 0);
 	ck_assert_mem_eq(buf, "\0\0\x01\x02\xff", 5);
 	cm_free(&v);
 }
@@ -577,7 +562,7 @@ START_TEST(test_clear_covers_unmapped_pages)
 	ck_assert_mem_eq(buf, "\0\0\xff", 3);
 	/* "used" survives the clear */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1, PEEK, buf, 4), 0);
-	expect_log(&log, 0, 1, 0);
+	cm_expect_log(&log, 0, 1, 0);
 	cm_free(&v);
 }
 END_TEST
@@ -705,7 +690,7 @@ START_TEST(test_get_writes_back_exact_struct)
 	log.values = (uintptr_t)buf;
 	memset(buf, 0xff, 16);
 	ck_assert_int_eq(get_raw(v.h, &log), 0);
-	expect_log(&log, 3, 2, 0);
+	cm_expect_log(&log, 3, 2, 0);
 	ck_assert_uint_eq(log.flags, 0);
 	ck_assert_uint_eq(log.values, (uintptr_t)buf);
 	ck_assert_mem_eq(buf, "\x01\x01\xff", 3);
@@ -739,20 +724,20 @@ START_TEST(test_values_only_result_bytes)
 	log.flags = PEEK;
 	log.values = (uintptr_t)buf;
 	ck_assert_int_eq(get_with(v.h, &d, &log), 0);
-	expect_log(&log, 500, 12, 0);
+	cm_expect_log(&log, 500, 12, 0);
 	log.start_gfn = 499;
 	log.count = 100;
 	ck_assert_errno(get_with(v.h, &d, &log), EFAULT);
 	/* a non-peek that finds nothing writes no byte at all */
 	ck_assert_int_eq(cm_start(v.h), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 100, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 100, 412, 100);
+	cm_expect_log(&log, 100, 412, 100);
 	memset(&log, 0, sizeof(log));
 	log.start_gfn = 400;
 	log.count = 100;
 	log.values = 16;
 	ck_assert_int_eq(get_raw(v.h, &log), 0);
-	expect_log(&log, 512, 0, 100);
+	cm_expect_log(&log, 512, 0, 100);
 	ck_assert_uint_eq(log.values, 16);
 	/* the bits of a run whose values fault are lost */
 	log.start_gfn = 0;
@@ -788,14 +773,14 @@ START_TEST(test_slot_without_bitmap_in_run)
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 3);
 	/* not used yet (ESSA in migration mode does not record it) */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 100, 0, buf, 128), 0);
-	expect_zero(&log);
+	cm_expect_zero(&log);
 	ck_assert_int_eq(cm_set(v.h, 300, 1, ~0ULL, (uint8_t[]){ 2 }), 0);
 	/* 254, 255, then one trailing clean value from the bitmap-less slot */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 254, 3, 1);
+	cm_expect_log(&log, 254, 3, 1);
 	ck_assert_mem_eq(buf, "\x01\x01\0\xff", 4);
 	ck_assert_int_eq(cm_get(v.h, &log, 256, 1000, 0, buf, 1024), 0);
-	expect_log(&log, 1100, 1, 0);
+	cm_expect_log(&log, 1100, 1, 0);
 	cm_free(&v);
 }
 END_TEST
@@ -1078,10 +1063,10 @@ START_TEST(test_qemu_migration_converges)
 }
 END_TEST
 
-Suite *suite_cmma_bb(void);
-Suite *suite_cmma_bb(void)
+Suite *suite_cmma_edges(void);
+Suite *suite_cmma_edges(void)
 {
-	Suite *s = suite_create("cmma_bb");
+	Suite *s = suite_create("cmma_edges");
 	TCase *tc = tcase_create("spec");
 
 	tcase_set_timeout(tc, 60);

@@ -684,10 +684,10 @@ START_TEST(test_no_launcher_hint_not_flooded)
 }
 END_TEST
 
-Suite *suite_gen_bb(void);
-Suite *suite_gen_bb(void)
+Suite *suite_generic(void);
+Suite *suite_generic(void)
 {
-	Suite *s = suite_create("gen_bb");
+	Suite *s = suite_create("generic");
 	TCase *tc = tcase_create("generic");
 
 	tcase_add_test(tc, test_numbers_from_declarations);
