@@ -347,6 +347,57 @@ START_TEST(test_set_equals_direct_set)
 }
 END_TEST
 
+static bool stop_at(void *opaque, unsigned int round)
+{
+	return round < *(unsigned int *)opaque;
+}
+
+/*
+ * A GET abandoned between rounds (a signal, a dying caller) consumes no
+ * dirty bit and writes nothing; the next GET of the same thread then
+ * leaves a and b alike.
+ */
+START_TEST(test_abandoned_get_changes_nothing)
+{
+	struct ks_s390_cmma_log l, keep;
+	struct side a, b;
+	unsigned int stop;
+
+	rnd_state = 11;
+	side_up(&a, true);
+	side_up(&b, false);
+	random_states(&a, &b, 500);
+	attr(&a, KS_S390_VM_MIGRATION, KS_S390_VM_MIGRATION_START);
+	attr(&b, KS_S390_VM_MIGRATION, KS_S390_VM_MIGRATION_START);
+	for (stop = 2; stop <= 3; stop++) {
+		memset(&l, 0, sizeof(l));
+		l.start_gfn = 1000;
+		l.count = 524288;
+		l.values = (uintptr_t)va;
+		keep = l;
+		memset(va, 0xee, D1_VALUES + 64);
+		memset(&a.io, 0, sizeof(a.io));
+		a.io.fh = a.fh;
+		a.io.pid = fk_gettid();
+		a.io.cmd = KS_S390_GET_CMMA_BITS;
+		a.io.arg = (uintptr_t)&l;
+		a.io.before_round = stop_at;
+		a.io.opaque = &stop;
+		ck_assert_errno(fk_ioctl_ex(a.k, &a.io), EINTR);
+		ck_assert_uint_eq(a.io.rounds, stop - 1);
+		ck_assert_mem_eq(&l, &keep, sizeof(l));
+		ck_assert_uint_eq(va[0], 0xee);
+		ck_assert_uint_eq(va[D1_VALUES - 1], 0xee);
+		same_info(&a, &b);
+	}
+	/* the thread's next call starts afresh */
+	get_both(&a, &b, 1000, 524288, 0, NULL);
+	get_both(&a, &b, 0, 1048576, 0, NULL);
+	side_down(&a);
+	side_down(&b);
+}
+END_TEST
+
 Suite *suite_cmma_parity(void);
 Suite *suite_cmma_parity(void)
 {
@@ -356,6 +407,7 @@ Suite *suite_cmma_parity(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_get_equals_direct_get);
 	tcase_add_test(tc, test_set_equals_direct_set);
+	tcase_add_test(tc, test_abandoned_get_changes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
