@@ -197,6 +197,40 @@ static void read_both(struct side *a, struct side *b, uint8_t *ma, uint8_t *mb,
 		      off);
 }
 
+/*
+ * The harness's buffer faults from page fp on (relative to the buffer's
+ * first page): the kernel passes the read on only up to that page, so it
+ * must equal a direct read of what lies before it (EFAULT when nothing).
+ */
+static void read_both_faulting(struct side *a, struct side *b, uint8_t *ma,
+			       uint8_t *mb, size_t n, size_t off,
+			       unsigned int fp)
+{
+	struct ks_caller c = { .tid = UNIT_TGID, .tgid = UNIT_TGID };
+	struct ks_chunk whole = { 0 };
+	size_t good = (size_t)fp * PAGE - off, m;
+	ssize_t ra, rb;
+
+	m = n < good ? n : good;
+	if (m > CAP - off)
+		m = CAP - off;
+	memset(ma, 0xee, (3 << 20));
+	memset(mb, 0xee, (3 << 20));
+	fk_fault(a->sys, ma + (size_t)fp * PAGE, PAGE);
+	ra = fk_read(a->sys, a->rfh, fk_gettid(), ma + off, n);
+	fk_unfault_all(a->sys);
+	if (!n)
+		rb = 0;
+	else if (!fp)
+		rb = -EFAULT;
+	else
+		rb = ks_read(b->rh, mb + off, m, &whole, &c);
+	ck_assert_msg(ra == rb, "read %zu at +%zu, page %u bad: %zd vs %zd", n,
+		      off, fp, ra, rb);
+	ck_assert_msg(!memcmp(ma, mb, 3 << 20),
+		      "read %zu at +%zu, page %u bad: bytes", n, off, fp);
+}
+
 static void parity_run(uint64_t rflags, uint64_t seed)
 {
 	uint8_t *ma = aligned_alloc(PAGE, 3 << 20);
@@ -211,8 +245,16 @@ static void parity_run(uint64_t rflags, uint64_t seed)
 	side_up(&b, false, rflags);
 	churn(&a, &b, 3000);
 	for (it = 0; it < 160; it++) {
-		read_both(&a, &b, ma, mb, read_sizes[rnd() % 13],
-			  buf_offs[rnd() % 5]);
+		if (it % 5 == 4) {
+			static const unsigned int fps[] = { 0, 1, 2, 5, 31, 32 };
+
+			read_both_faulting(&a, &b, ma, mb,
+					   read_sizes[rnd() % 13],
+					   buf_offs[rnd() % 5], fps[rnd() % 6]);
+		} else {
+			read_both(&a, &b, ma, mb, read_sizes[rnd() % 13],
+				  buf_offs[rnd() % 5]);
+		}
 		if (it % 4 == 0)
 			churn(&a, &b, 1 + rnd() % 150);
 	}
