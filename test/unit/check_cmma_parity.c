@@ -5,7 +5,9 @@
  * README D1): after all its rounds, a CUSE call must leave the struct, every
  * byte of the values buffer and the dirty state exactly as the direct call
  * with count limited to 131040 does.  Three slots (two adjacent, then a
- * hole) make the scan stop at slot ends and holes.
+ * hole) make the scan stop at slot ends and holes.  GET_DEVICE_ATTR, whose
+ * struct may change between its check round and its write round, is held
+ * to the same rule.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -398,6 +400,97 @@ START_TEST(test_abandoned_get_changes_nothing)
 }
 END_TEST
 
+/* Before round at, the attribute struct becomes to. */
+struct attr_morph {
+	struct ks_device_attr *a;
+	struct ks_device_attr to;
+	unsigned int at;
+};
+
+static bool attr_morph_round(void *opaque, unsigned int round)
+{
+	struct attr_morph *m = opaque;
+
+	if (round == m->at)
+		*m->a = m->to;
+	return true;
+}
+
+/*
+ * GET_DEVICE_ATTR checks group and attr in R2 and writes in R3
+ * (cuse.md §7.1): when the struct changes in between, the answer is the
+ * direct answer for the struct of the last round, written where that
+ * struct points, exactly once.
+ */
+START_TEST(test_get_attr_struct_changes_between_rounds)
+{
+	static const struct {
+		uint32_t group;
+		uint64_t attr;
+		bool other_addr;
+	} tos[] = {
+		{ KS_S390_VM_MEM_CTRL, KS_S390_VM_MEM_LIMIT_SIZE, true },
+		{ KS_S390_VM_MEM_CTRL, 99, false },
+		{ KS_S390_VM_MEM_CTRL, KS_S390_VM_MEM_ENABLE_CMMA, false },
+		{ 77, KS_S390_VM_MEM_LIMIT_SIZE, false },
+		{ KS_S390_VM_MIGRATION, 0, true },
+		{ KS_S390_VM_MIGRATION, 5, false },
+		{ KS_S390_VM_TOD, 0, true },
+	};
+	uint64_t va8, vb8, wa8, wb8;
+	struct ks_device_attr a, b;
+	struct attr_morph m;
+	struct side sa, sb;
+	unsigned int i, at;
+	long ra, rb;
+
+	side_up(&sa, true);
+	side_up(&sb, false);
+	for (i = 0; i < sizeof(tos) / sizeof(tos[0]); i++) {
+		for (at = 2; at <= 3; at++) {
+			va8 = vb8 = wa8 = wb8 = 0xeeeeeeeeeeeeeeeeULL;
+			a = (struct ks_device_attr){
+				.group = KS_S390_VM_MEM_CTRL,
+				.attr = KS_S390_VM_MEM_LIMIT_SIZE,
+				.addr = (uintptr_t)&va8,
+			};
+			m.a = &a;
+			m.at = at;
+			m.to = (struct ks_device_attr){
+				.group = tos[i].group,
+				.attr = tos[i].attr,
+				.addr = (uintptr_t)(tos[i].other_addr ? &wa8 :
+									&va8),
+			};
+			b = m.to;
+			b.addr = (uintptr_t)(tos[i].other_addr ? &wb8 : &vb8);
+			memset(&sa.io, 0, sizeof(sa.io));
+			sa.io.fh = sa.fh;
+			sa.io.pid = fk_gettid();
+			sa.io.cmd = KS_GET_DEVICE_ATTR;
+			sa.io.arg = (uintptr_t)&a;
+			sa.io.before_round = attr_morph_round;
+			sa.io.opaque = &m;
+			ra = fk_ioctl_ex(sa.k, &sa.io);
+			rb = call(&sb, KS_GET_DEVICE_ATTR, &b);
+			ck_assert_msg(ra == rb, "%u at %u: %ld vs %ld", i, at,
+				      ra, rb);
+			ck_assert(!sa.io.kernel_check_failed);
+			ck_assert_uint_eq(va8, vb8);
+			ck_assert_uint_eq(wa8, wb8);
+			if (i == 0) {
+				/* only the new address is written */
+				ck_assert_int_eq(ra, 0);
+				ck_assert_uint_eq(va8, 0xeeeeeeeeeeeeeeeeULL);
+				ck_assert_uint_ne(wa8, 0xeeeeeeeeeeeeeeeeULL);
+			}
+		}
+	}
+	side_down(&sa);
+	side_down(&sb);
+}
+END_TEST
+
 Suite *suite_cmma_parity(void);
 Suite *suite_cmma_parity(void)
 {
@@ -408,6 +501,7 @@ Suite *suite_cmma_parity(void)
 	tcase_add_test(tc, test_get_equals_direct_get);
 	tcase_add_test(tc, test_set_equals_direct_set);
 	tcase_add_test(tc, test_abandoned_get_changes_nothing);
+	tcase_add_test(tc, test_get_attr_struct_changes_between_rounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
