@@ -564,20 +564,6 @@ START_TEST(test_caller_check_by_thread_group)
 }
 END_TEST
 
-static long region(struct ks_handle *h, uint32_t slot, uint32_t flags,
-		   uint64_t gpa, uint64_t size, uint64_t uaddr)
-{
-	struct ks_userspace_memory_region m = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = uaddr,
-	};
-
-	return unit_ioctl(h, 0x4020AE46, (uintptr_t)&m);
-}
-
 #define MiB (1ULL << 20)
 
 /*
@@ -592,28 +578,32 @@ START_TEST(test_memslot_delete_after_validity_rows)
 	struct ks_handle *vm = unit_open(eng, 1, UNIT_TGID);
 	uint64_t pg = _i ? 65536 : 4096;
 
-	ck_assert_int_eq(region(vm, 5, 0, 16 * MiB, 2 * MiB, 64 * MiB), 0);
-	ck_assert_int_eq(region(vm, 6, 0, 32 * MiB, 2 * MiB, 64 * MiB), 0);
-	ck_assert_errno(region(vm, 5, 4, 16 * MiB, 0, 64 * MiB), EINVAL);
-	ck_assert_errno(region(vm, 5, 2, 16 * MiB, 0, 64 * MiB), EINVAL);
-	ck_assert_errno(region(vm, 5, 0, 16 * MiB + pg / 2, 0, 64 * MiB),
+	ck_assert_int_eq(unit_region(vm, 5, 0, 16 * MiB, 2 * MiB, 64 * MiB), 0);
+	ck_assert_int_eq(unit_region(vm, 6, 0, 32 * MiB, 2 * MiB, 64 * MiB), 0);
+	ck_assert_errno(unit_region(vm, 5, 4, 16 * MiB, 0, 64 * MiB), EINVAL);
+	ck_assert_errno(unit_region(vm, 5, 2, 16 * MiB, 0, 64 * MiB), EINVAL);
+	ck_assert_errno(unit_region(vm, 5, 0, 16 * MiB + pg / 2, 0, 64 * MiB),
 			EINVAL);
-	ck_assert_errno(region(vm, 5, 0, 16 * MiB, 0, 64 * MiB + 1), EINVAL);
-	ck_assert_errno(region(vm, 5 | 0x10000, 0, 16 * MiB, 0, 64 * MiB),
+	ck_assert_errno(unit_region(vm, 5, 0, 16 * MiB, 0, 64 * MiB + 1),
+			EINVAL);
+	ck_assert_errno(unit_region(vm, 5 | 0x10000, 0, 16 * MiB, 0, 64 * MiB),
 			EINVAL);
 	/* size 0 does not wrap: a delete may name any aligned address */
-	ck_assert_errno(region(vm, 6, 0, 32 * MiB, 2 * MiB, 65 * MiB), EINVAL);
+	ck_assert_errno(unit_region(vm, 6, 0, 32 * MiB, 2 * MiB, 65 * MiB),
+			EINVAL);
 	/* row 9 before row 10: a size change that would overlap slot 6 */
-	ck_assert_errno(region(vm, 5, 0, 16 * MiB, 32 * MiB, 64 * MiB), EINVAL);
+	ck_assert_errno(unit_region(vm, 5, 0, 16 * MiB, 32 * MiB, 64 * MiB),
+			EINVAL);
 	/* a move onto slot 6 overlaps */
-	ck_assert_errno(region(vm, 5, 0, 33 * MiB, 2 * MiB, 64 * MiB), EEXIST);
+	ck_assert_errno(unit_region(vm, 5, 0, 33 * MiB, 2 * MiB, 64 * MiB),
+			EEXIST);
 	/* all these changed nothing: the identical call is a no-op */
-	ck_assert_int_eq(region(vm, 5, 0, 16 * MiB, 2 * MiB, 64 * MiB), 0);
+	ck_assert_int_eq(unit_region(vm, 5, 0, 16 * MiB, 2 * MiB, 64 * MiB), 0);
 	/* the real delete, then the slot is gone */
-	ck_assert_int_eq(region(vm, 5, 0, ~0ULL - pg + 1, 0, 0), 0);
-	ck_assert_errno(region(vm, 5, 0, 16 * MiB, 0, 64 * MiB), EINVAL);
+	ck_assert_int_eq(unit_region(vm, 5, 0, ~0ULL - pg + 1, 0, 0), 0);
+	ck_assert_errno(unit_region(vm, 5, 0, 16 * MiB, 0, 64 * MiB), EINVAL);
 	/* slot 6's range is free for a new slot now, slot 5's too */
-	ck_assert_int_eq(region(vm, 7, 0, 16 * MiB, 2 * MiB, 0), 0);
+	ck_assert_int_eq(unit_region(vm, 7, 0, 16 * MiB, 2 * MiB, 0), 0);
 	ks_release(vm);
 	ks_engine_free(eng);
 }
@@ -637,12 +627,13 @@ START_TEST(test_memslot_foreign_and_limits)
 			EIO);
 	ck_assert_errno(unit_ioctl_as(vm, UNIT_TGID + 1, 0x4020AE46, 0), EIO);
 	/* slot 0 is still free: a delete fails */
-	ck_assert_errno(region(vm, 0, 0, 0, 0, 0), EINVAL);
-	ck_assert_int_eq(region(vm, last, 0, 0, MiB, 0), 0);
-	ck_assert_errno(region(vm, last + 1, 0, 8 * MiB, MiB, 0), EINVAL);
-	ck_assert_errno(region(vm, 0xffff, 0, 8 * MiB, MiB, 0), EINVAL);
-	ck_assert_errno(region(vm, 0xffffffff, 0, 8 * MiB, MiB, 0), EINVAL);
-	ck_assert_int_eq(region(vm, last, 0, 0, 0, 0), 0);
+	ck_assert_errno(unit_region(vm, 0, 0, 0, 0, 0), EINVAL);
+	ck_assert_int_eq(unit_region(vm, last, 0, 0, MiB, 0), 0);
+	ck_assert_errno(unit_region(vm, last + 1, 0, 8 * MiB, MiB, 0), EINVAL);
+	ck_assert_errno(unit_region(vm, 0xffff, 0, 8 * MiB, MiB, 0), EINVAL);
+	ck_assert_errno(unit_region(vm, 0xffffffff, 0, 8 * MiB, MiB, 0),
+			EINVAL);
+	ck_assert_int_eq(unit_region(vm, last, 0, 0, 0, 0), 0);
 	ks_release(vm);
 	ks_engine_free(eng);
 }

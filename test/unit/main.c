@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/uaccess.h"
+#include "kvmshim/kvm.h"
 #include "unit.h"
 
 #define KS_SUITE(name) Suite *suite_##name(void);
@@ -43,6 +44,20 @@ struct ks_handle *unit_open(struct ks_engine *eng, int vm, pid_t tgid)
 				 &c, &h),
 			 0);
 	return h;
+}
+
+long unit_region(struct ks_handle *h, uint32_t slot, uint32_t flags,
+		 uint64_t gpa, uint64_t size, uint64_t uaddr)
+{
+	struct ks_userspace_memory_region m = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = uaddr,
+	};
+
+	return unit_ioctl(h, KS_SET_USER_MEMORY_REGION, (uintptr_t)&m);
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,9 @@ long unit_ioctl(struct ks_handle *h, uint32_t cmd, uint64_t arg);
 long unit_ioctl_as(struct ks_handle *h, pid_t tgid, uint32_t cmd, uint64_t arg);
 /* Opens the system (vm = 0) or VM node as process tgid. */
 struct ks_handle *unit_open(struct ks_engine *eng, int vm, pid_t tgid);
+/* KVM_SET_USER_MEMORY_REGION (generic encoding) as UNIT_TGID. */
+long unit_region(struct ks_handle *h, uint32_t slot, uint32_t flags,
+		 uint64_t gpa, uint64_t size, uint64_t uaddr);
 
 #define UNIT_TGID 4242
 
