@@ -155,6 +155,40 @@ static inline void cm_free(struct cm_vm *v)
 	ks_engine_free(v->eng);
 }
 
+/* GET_CMMA_BITS through the given user context. */
+static inline long cm_get_with(struct ks_handle *h, struct ks_uctx_direct *d,
+			       struct ks_s390_cmma_log *log)
+{
+	return ks_ioctl(h, KS_S390_GET_CMMA_BITS, (uintptr_t)log, &d->u);
+}
+
+/*
+ * One logging slot of 1024 pages at gfn 0, CMMA on and used, migration
+ * mode on, and exactly the n listed (distinct) gfns dirty, with the usage
+ * states 1, 2, 3, 1, ... in list order.
+ */
+static inline struct cm_vm cm_dirty_vm(const uint64_t *gfns, size_t n)
+{
+	struct cm_vm v = cm_new();
+	struct ks_s390_cmma_log log;
+	uint8_t vals[1024];
+	size_t i;
+
+	ck_assert_int_eq(cm_region(v.h, 0, LOG, 0, 1024, 0x10000000), 0);
+	ck_assert_int_eq(cm_enable(v.h), 0);
+	ck_assert_int_eq(cm_vcpus(v.h, 1), 0);
+	ck_assert_int_eq(cm_essa(v.h, 0, 1, 0, 0), 0);
+	ck_assert_int_eq(cm_start(v.h), 0);
+	/* START made every page dirty: one GET takes them all */
+	ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, 0, vals, sizeof(vals)), 0);
+	ck_assert_uint_eq(log.count, 1024);
+	ck_assert_uint_eq(cm_info(v.h).dirty_count, 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(cm_essa(v.h, gfns[i], 1, (i % 3) + 1, 0), 0);
+	ck_assert_uint_eq(cm_info(v.h).dirty_count, n);
+	return v;
+}
+
 /* The struct a GET wrote back. */
 static inline void cm_expect_log(const struct ks_s390_cmma_log *log,
 				 uint64_t start, uint32_t count,

@@ -27,28 +27,6 @@ static void drain(struct ks_handle *h)
 	while (log.count);
 }
 
-/*
- * One logging slot of 1024 pages at gfn 0, CMMA on and used, migration
- * mode on, and exactly the listed gfns dirty.
- */
-static struct cm_vm dirty_one(const uint64_t *d, size_t n)
-{
-	struct cm_vm v = cm_new();
-	size_t i;
-
-	ck_assert_int_eq(cm_region(v.h, 0, LOG, 0, 1024, 0x10000000), 0);
-	ck_assert_int_eq(cm_enable(v.h), 0);
-	ck_assert_int_eq(cm_vcpus(v.h, 1), 0);
-	ck_assert_int_eq(cm_essa(v.h, 0, 1, 0, 0), 0);
-	ck_assert_int_eq(cm_start(v.h), 0);
-	drain(v.h);
-	ck_assert_uint_eq(cm_info(v.h).dirty_count, 0);
-	for (i = 0; i < n; i++)
-		ck_assert_int_eq(cm_essa(v.h, d[i], 1, 1, 0), 0);
-	ck_assert_uint_eq(cm_info(v.h).dirty_count, n);
-	return v;
-}
-
 /* §4: device attributes, several faults at once */
 START_TEST(test_attr_orders)
 {
@@ -398,7 +376,7 @@ START_TEST(test_gap_boundaries)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct cm_vm v = dirty_one(cases[i].dirty, cases[i].n);
+		struct cm_vm v = cm_dirty_vm(cases[i].dirty, cases[i].n);
 
 		ck_assert_int_eq(cm_get(v.h, &log, cases[i].start,
 					cases[i].count, 0, buf, 2048),
@@ -680,7 +658,7 @@ END_TEST
 START_TEST(test_get_writes_back_exact_struct)
 {
 	uint64_t d[] = { 3, 4 };
-	struct cm_vm v = dirty_one(d, 2);
+	struct cm_vm v = cm_dirty_vm(d, 2);
 	struct ks_s390_cmma_log log;
 
 	memset(&log, 0, sizeof(log));
@@ -693,16 +671,10 @@ START_TEST(test_get_writes_back_exact_struct)
 	cm_expect_log(&log, 3, 2, 0);
 	ck_assert_uint_eq(log.flags, 0);
 	ck_assert_uint_eq(log.values, (uintptr_t)buf);
-	ck_assert_mem_eq(buf, "\x01\x01\xff", 3);
+	ck_assert_mem_eq(buf, "\x01\x02\xff", 3);
 	cm_free(&v);
 }
 END_TEST
-
-static long get_with(struct ks_handle *h, struct ks_uctx_direct *d,
-		     struct ks_s390_cmma_log *log)
-{
-	return ks_ioctl(h, KS_S390_GET_CMMA_BITS, (uintptr_t)log, &d->u);
-}
 
 /* §6: exactly count result bytes are written, so only those must be */
 START_TEST(test_values_only_result_bytes)
@@ -723,11 +695,11 @@ START_TEST(test_values_only_result_bytes)
 	log.count = 100;
 	log.flags = PEEK;
 	log.values = (uintptr_t)buf;
-	ck_assert_int_eq(get_with(v.h, &d, &log), 0);
+	ck_assert_int_eq(cm_get_with(v.h, &d, &log), 0);
 	cm_expect_log(&log, 500, 12, 0);
 	log.start_gfn = 499;
 	log.count = 100;
-	ck_assert_errno(get_with(v.h, &d, &log), EFAULT);
+	ck_assert_errno(cm_get_with(v.h, &d, &log), EFAULT);
 	/* a non-peek that finds nothing writes no byte at all */
 	ck_assert_int_eq(cm_start(v.h), 0);
 	ck_assert_int_eq(cm_get(v.h, &log, 100, 1000, 0, buf, 1024), 0);

@@ -56,12 +56,6 @@ static void expect_dirty(struct cm_vm *v, size_t si, const bool *want)
 				     !want[i], want[i]);
 }
 
-static long get_with(struct ks_handle *h, struct ks_uctx_direct *d,
-		     struct ks_s390_cmma_log *log)
-{
-	return ks_ioctl(h, KS_S390_GET_CMMA_BITS, (uintptr_t)log, &d->u);
-}
-
 START_TEST(test_t1_basic)
 {
 	struct cm_vm v = selftest_vm();
@@ -232,25 +226,6 @@ START_TEST(test_t4_skip_holes)
 }
 END_TEST
 
-/* One slot of 1024 pages, only the given gfns dirty, uses_cmm set. */
-static struct cm_vm dirty_vm(const uint64_t *gfns, size_t n)
-{
-	struct cm_vm v = cm_new();
-	struct ks_s390_cmma_log log;
-	size_t i;
-
-	ck_assert_int_eq(cm_region(v.h, 0, LOG, 0, 1024, 0x10000000), 0);
-	ck_assert_int_eq(cm_enable(v.h), 0);
-	ck_assert_int_eq(cm_vcpus(v.h, 1), 0);
-	ck_assert_int_eq(cm_essa(v.h, 0, 1, 0, 0), 0);
-	ck_assert_int_eq(cm_start(v.h), 0);
-	ck_assert_int_eq(cm_get(v.h, &log, 0, 1024, 0, buf, 1024), 0);
-	ck_assert_uint_eq(log.count, 1024);
-	for (i = 0; i < n; i++)
-		ck_assert_int_eq(cm_essa(v.h, gfns[i], 1, (i % 3) + 1, 0), 0);
-	return v;
-}
-
 START_TEST(test_gap_rule)
 {
 	static const struct {
@@ -268,7 +243,7 @@ START_TEST(test_gap_rule)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct cm_vm v = dirty_vm(cases[i].dirty, cases[i].n);
+		struct cm_vm v = cm_dirty_vm(cases[i].dirty, cases[i].n);
 
 		ck_assert_int_eq(cm_get(v.h, &log, 0, 1000, 0, buf, 1024), 0);
 		cm_expect_log(&log, 100, cases[i].count, cases[i].left ? 1 : 0);
@@ -287,7 +262,7 @@ END_TEST
 START_TEST(test_trailing_value_and_values)
 {
 	uint64_t d[] = { 100, 101, 110, 112, 200 };
-	struct cm_vm v = dirty_vm(d, 5);
+	struct cm_vm v = cm_dirty_vm(d, 5);
 	struct ks_s390_cmma_log log;
 
 	/* states: 100:1 101:2 110:3 112:1; the trailing 113 is clean */
@@ -301,7 +276,7 @@ END_TEST
 START_TEST(test_limits_stop_without_trailing)
 {
 	uint64_t d[] = { 100, 101, 105, 106, 107, 108 };
-	struct cm_vm v = dirty_vm(d, 6);
+	struct cm_vm v = cm_dirty_vm(d, 6);
 	struct ks_s390_cmma_log log;
 
 	/* the next dirty gfn would not fit: 105 - 100 >= 5 */
@@ -550,14 +525,14 @@ START_TEST(test_faults)
 	memset(&log, 0, sizeof(log));
 	log.count = 1024;
 	log.values = (uintptr_t)buf;
-	ck_assert_errno(get_with(v.h, &d, &log), EFAULT);
+	ck_assert_errno(cm_get_with(v.h, &d, &log), EFAULT);
 	/* D8: the struct was written first */
 	cm_expect_log(&log, 0, 512, 512);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 512);
 	/* a peek with unwritable values */
 	log.flags = PEEK;
 	log.start_gfn = 0;
-	ck_assert_errno(get_with(v.h, &d, &log), EFAULT);
+	ck_assert_errno(cm_get_with(v.h, &d, &log), EFAULT);
 	ck_assert_uint_eq(cm_info(v.h).dirty_count, 512);
 	cm_free(&v);
 }
@@ -580,11 +555,11 @@ START_TEST(test_transport_limit)
 	memset(&log, 0, sizeof(log));
 	log.count = 524288;
 	log.values = (uintptr_t)buf;
-	ck_assert_int_eq(get_with(v.h, &d, &log), 0);
+	ck_assert_int_eq(cm_get_with(v.h, &d, &log), 0);
 	cm_expect_log(&log, 0, 131040, (1 << 20) - 131040);
 	log.flags = PEEK;
 	log.count = 0xffffffff;
-	ck_assert_int_eq(get_with(v.h, &d, &log), 0);
+	ck_assert_int_eq(cm_get_with(v.h, &d, &log), 0);
 	cm_expect_log(&log, 0, 131040, (1 << 20) - 131040);
 	/* the clamp to KVM_S390_SKEYS_MAX */
 	ck_assert_int_eq(cm_get(v.h, &log, 0, 0xffffffff, 0, buf, 2 * MiB), 0);
