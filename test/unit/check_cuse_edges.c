@@ -34,24 +34,13 @@ static unsigned int pending_xfers(struct fk *k)
 static uint64_t stream_fh(struct fk *sys, struct fk *vmk, uint64_t vmfh,
 			  uint64_t flags)
 {
-	struct ks_get_htab_fd g = { .flags = flags };
 	struct kvmshim_fd_request req;
-	pid_t me = fk_gettid();
-	uint64_t fh;
 
-	memset(&req, 0, sizeof(req));
-	req.cmd = KS_PPC_GET_HTAB_FD;
-	memcpy(req.data, &g, sizeof(g));
-	ck_assert_int_eq(fk_ioctl(vmk, vmfh, me, KVMSHIM_FD_REQUEST,
+	htab_fd_request_init(&req, flags, 0);
+	ck_assert_int_eq(fk_ioctl(vmk, vmfh, fk_gettid(), KVMSHIM_FD_REQUEST,
 				  (uintptr_t)&req),
 			 0);
-	ck_assert_int_eq(
-		fk_open(sys, me,
-			flags & KS_GET_HTAB_WRITE ? O_WRONLY : O_RDONLY, &fh),
-		0);
-	ck_assert_int_eq(
-		fk_ioctl(sys, fh, me, KVMSHIM_BIND, (uintptr_t)&req.token), 0);
-	return fh;
+	return htab_fk_bind(sys, flags, req.token, 0);
 }
 
 static struct kvmshim_ppc_info vm_info(struct fk *k, uint64_t fh)

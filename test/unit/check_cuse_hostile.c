@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_htab.h"
 #include "cuse/xfer.h"
 #include "fakekernel.h"
 #include "kvmshim/kvmshim.h"
@@ -133,7 +134,6 @@ START_TEST(test_ioctls_on_a_stream)
 	struct ks_engine *eng = unit_engine("power8");
 	struct fk *sys = fk_new(eng, KS_NODE_SYSTEM, NULL);
 	struct fk *vmk = fk_new(eng, KS_NODE_VM, NULL);
-	struct ks_get_htab_fd g = { .flags = 0 };
 	struct kvmshim_fd_request req;
 	pid_t me = fk_gettid();
 	uint64_t vmfh, fh;
@@ -146,20 +146,14 @@ START_TEST(test_ioctls_on_a_stream)
 	ck_assert_int_eq(fk_ioctl(vmk, vmfh, me, KS_PPC_ALLOCATE_HTAB,
 				  (uintptr_t)&order),
 			 0);
-	memset(&req, 0, sizeof(req));
-	req.cmd = KS_PPC_GET_HTAB_FD;
-	memcpy(req.data, &g, sizeof(g));
+	htab_fd_request_init(&req, 0, 0);
 	ck_assert_int_eq(fk_ioctl(vmk, vmfh, me, KVMSHIM_FD_REQUEST,
 				  (uintptr_t)&req),
 			 0);
 	/* the flags FUSE_OPEN carries for the launcher's open; O_NONBLOCK
 	 * is ignored (cuse.md §2) */
-	ck_assert_int_eq(
-		fk_open(sys, me,
-			O_RDONLY | O_NONBLOCK | O_LARGEFILE | O_CLOEXEC, &fh),
-		0);
-	ck_assert_int_eq(
-		fk_ioctl(sys, fh, me, KVMSHIM_BIND, (uintptr_t)&req.token), 0);
+	fh = htab_fk_bind(sys, 0, req.token,
+			  O_NONBLOCK | O_LARGEFILE | O_CLOEXEC);
 	fk_fault(sys, bad_page, sizeof(bad_page));
 	for (i = 0; i < N_CMDS + 3; i++) {
 		memset(&io, 0, sizeof(io));

@@ -15,6 +15,7 @@
 #include "core/hpt.h"
 #include "core/htab.h"
 #include "core/internal.h"
+#include "fakekernel.h"
 #include "core/rma.h"
 #include "core/status.h"
 #include "core/token.h"
@@ -56,16 +57,36 @@ long htab_alloc(struct ks_handle *vm, uint32_t order)
 	return unit_ioctl(vm, KS_PPC_ALLOCATE_HTAB, (uintptr_t)&o);
 }
 
+void htab_fd_request_init(struct kvmshim_fd_request *req, uint64_t flags,
+			  uint64_t start)
+{
+	struct ks_get_htab_fd ghf = { flags, start, { 0, 0 } };
+
+	memset(req, 0, sizeof(*req));
+	req->cmd = KS_PPC_GET_HTAB_FD;
+	memcpy(req->data, &ghf, sizeof(ghf));
+}
+
+uint64_t htab_fk_bind(struct fk *sys, uint64_t flags, uint64_t token,
+		      int open_extra)
+{
+	int acc = flags & KS_GET_HTAB_WRITE ? O_WRONLY : O_RDONLY;
+	pid_t me = fk_gettid();
+	uint64_t fh;
+
+	ck_assert_int_eq(fk_open(sys, me, acc | open_extra, &fh), 0);
+	ck_assert_int_eq(fk_ioctl(sys, fh, me, KVMSHIM_BIND, (uintptr_t)&token),
+			 0);
+	return fh;
+}
+
 long htab_request(struct ks_handle *vm, uint64_t flags, uint64_t start,
 		  uint64_t *token)
 {
 	struct kvmshim_fd_request req;
-	struct ks_get_htab_fd ghf = { flags, start, { 0, 0 } };
 	long ret;
 
-	memset(&req, 0, sizeof(req));
-	req.cmd = KS_PPC_GET_HTAB_FD;
-	memcpy(req.data, &ghf, sizeof(ghf));
+	htab_fd_request_init(&req, flags, start);
 	ret = unit_ioctl(vm, KVMSHIM_FD_REQUEST, (uintptr_t)&req);
 	*token = req.token;
 	return ret;

@@ -24,6 +24,16 @@ void htab_fix_init(struct htab_fix *f, unsigned int order);
 void htab_fix_fini(struct htab_fix *f);
 
 long htab_alloc(struct ks_handle *vm, uint32_t order);
+/* The KVMSHIM_FD_REQUEST argument for GET_HTAB_FD{flags, start}. */
+void htab_fd_request_init(struct kvmshim_fd_request *req, uint64_t flags,
+			  uint64_t start);
+/*
+ * Through the kernel-less harness: opens the system node with the access
+ * mode the GET_HTAB_FD flags need, plus open_extra, and binds token to it.
+ */
+struct fk;
+uint64_t htab_fk_bind(struct fk *sys, uint64_t flags, uint64_t token,
+		      int open_extra);
 /* KVMSHIM_FD_REQUEST for GET_HTAB_FD; the token in *token. */
 long htab_request(struct ks_handle *vm, uint64_t flags, uint64_t start,
 		  uint64_t *token);

@@ -50,23 +50,11 @@ static long vm_call(struct side *s, uint32_t cmd, void *arg)
 
 static uint64_t stream_fh(struct side *s, uint64_t flags)
 {
-	struct ks_get_htab_fd g = { .flags = flags };
 	struct kvmshim_fd_request req;
-	pid_t me = fk_gettid();
-	uint64_t fh;
 
-	memset(&req, 0, sizeof(req));
-	req.cmd = KS_PPC_GET_HTAB_FD;
-	memcpy(req.data, &g, sizeof(g));
+	htab_fd_request_init(&req, flags, 0);
 	ck_assert_int_eq(vm_call(s, KVMSHIM_FD_REQUEST, &req), 0);
-	ck_assert_int_eq(
-		fk_open(s->sys, me,
-			flags & KS_GET_HTAB_WRITE ? O_WRONLY : O_RDONLY, &fh),
-		0);
-	ck_assert_int_eq(fk_ioctl(s->sys, fh, me, KVMSHIM_BIND,
-				  (uintptr_t)&req.token),
-			 0);
-	return fh;
+	return htab_fk_bind(s->sys, flags, req.token, 0);
 }
 
 static void side_up(struct side *s, bool cuse, uint64_t rflags)
